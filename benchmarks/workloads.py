@@ -1,0 +1,69 @@
+"""Workloads shared by the benchmark scripts: data, a net factory and a box.
+
+Each workload returns ``(X_train, X_test, y_train, y_test)``, builds a fresh
+skorch net, and names the hyperparameter box that all searchers explore.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import torch
+from sklearn.datasets import load_digits
+from sklearn.model_selection import train_test_split
+from skorch import NeuralNetClassifier
+from torch import nn
+
+
+class MLPClassifierModule(nn.Module):
+    """A one-hidden-layer MLP with dropout, returning class probabilities."""
+
+    def __init__(self, n_in=64, n_hidden=128, n_out=10, dropout=0.0):
+        super().__init__()
+        self.hidden = nn.Linear(n_in, n_hidden)
+        self.dropout = nn.Dropout(dropout)
+        self.out = nn.Linear(n_hidden, n_out)
+
+    def forward(self, X):
+        return torch.softmax(self.out(self.dropout(torch.relu(self.hidden(X)))), dim=-1)
+
+
+@dataclass
+class Workload:
+    name: str
+    data: Callable
+    make_net: Callable
+    bounds: dict
+    grid: dict
+
+
+def digits_data(seed=0):
+    X, y = load_digits(return_X_y=True)
+    X = (X / 16.0).astype(np.float32)
+    return train_test_split(X, y, test_size=0.25, random_state=seed, stratify=y)
+
+
+def digits_net(**overrides):
+    params = dict(
+        module__n_in=64, module__n_hidden=128, module__n_out=10,
+        max_epochs=40, batch_size=64, lr=1e-3, optimizer=torch.optim.Adam,
+        train_split=None, verbose=0,
+    )
+    params.update(overrides)
+    return NeuralNetClassifier(MLPClassifierModule, **params)
+
+
+DIGITS = Workload(
+    name="digits",
+    data=digits_data,
+    make_net=digits_net,
+    bounds={"optimizer__weight_decay": (1e-6, 1e-1, "log"), "module__dropout": (0.0, 0.8)},
+    grid={
+        "optimizer__weight_decay": list(np.geomspace(1e-6, 1e-1, 5)),
+        "module__dropout": list(np.linspace(0.0, 0.8, 5)),
+    },
+)
+
+WORKLOADS = {w.name: w for w in (DIGITS,)}

@@ -1,0 +1,217 @@
+"""From a skorch net (or a Pipeline ending in one) and a CV split to the loop's folds.
+
+This is where skorch is used for what it is good at: building the module
+and criterion from the net's parameters, its device, and its ``get_loss``
+(e.g. NeuralNetClassifier takes the log of probabilities for NLLLoss). Each
+fold gets its own freshly initialized net; that net, with the hypernet's
+weights copied in, is also what the user's scorers see.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+import torch
+from sklearn.base import clone
+from sklearn.pipeline import Pipeline
+from sklearn.utils import _safe_indexing
+from skorch import NeuralNet
+from skorch.utils import to_tensor
+
+from ._hypernet import make_hypernet
+from ._targets import WeightDecay, resolve_target
+from ._train import Fold, run_module, take
+
+
+def split_estimator(estimator):
+    """Return ``(prefix, step_name, net)`` of a net or of a Pipeline ending in one.
+
+    ``prefix`` is the Pipeline of the steps before the net (``None`` for a
+    bare net) and ``step_name`` the net's step name (``None`` likewise).
+    """
+    if isinstance(estimator, NeuralNet):
+        return None, None, estimator
+    if isinstance(estimator, Pipeline) and isinstance(estimator.steps[-1][1], NeuralNet):
+        name, net = estimator.steps[-1]
+        return estimator[:-1], name, net
+    raise TypeError(
+        "HypernetSearchCV needs a skorch net (NeuralNetClassifier, NeuralNetRegressor, "
+        "NeuralNet) or a sklearn Pipeline whose last step is one; got "
+        f"{type(estimator).__name__}. Wrap your torch module with skorch, e.g. "
+        "NeuralNetClassifier(MyModule, ...)."
+    )
+
+
+def net_keys(keys, step_name):
+    """Strip the Pipeline step prefix from ``param_bounds`` keys, with clear errors."""
+    if step_name is None:
+        return list(keys)
+    prefix = f"{step_name}__"
+    out = []
+    for key in keys:
+        if not key.startswith(prefix):
+            raise ValueError(
+                f"param_bounds key {key!r} does not point at the Pipeline's net step "
+                f"{step_name!r}; only the net's hyperparameters can be tuned, e.g. "
+                f"'{prefix}optimizer__weight_decay'. Tune preprocessing with a "
+                "GridSearchCV around the search."
+            )
+        out.append(key[len(prefix) :])
+    return out
+
+
+def to_tensors(X, device):
+    """In-memory array data (numpy, torch, pandas, dict of arrays) as tensors."""
+    if isinstance(X, torch.utils.data.Dataset):
+        raise TypeError(
+            "HypernetSearchCV needs in-memory array data (numpy arrays, torch "
+            "tensors, pandas objects or dicts of arrays); got a torch Dataset. "
+            "Pass the arrays instead."
+        )
+    if isinstance(X, dict):
+        return {k: to_tensors(v, device) for k, v in X.items()}
+    if hasattr(X, "to_numpy"):
+        X = X.to_numpy()
+    return to_tensor(X, device=device)
+
+
+def check_finite(X, name="X"):
+    """Raise a clear error if numeric ``X`` holds NaN or infinity."""
+    if isinstance(X, dict):
+        for key, value in X.items():
+            check_finite(value, f"{name}[{key!r}]")
+        return
+    data = X.detach().cpu().numpy() if isinstance(X, torch.Tensor) else np.asarray(X)
+    if data.dtype.kind in "fc" and not np.isfinite(data).all():
+        raise ValueError(
+            f"Input {name} contains NaN or infinity ({int((~np.isfinite(data)).sum())} "
+            "values). Impute or drop them first, e.g. with a Pipeline starting with "
+            "sklearn.impute.SimpleImputer."
+        )
+
+
+def batch_size_of(net, n_rows):
+    """The training batch size the net would use (``-1`` means the whole set)."""
+    size = net.get_params_for("iterator_train").get("batch_size", net.batch_size)
+    if not isinstance(size, numbers.Integral) or size == -1 or size > n_rows:
+        return n_rows
+    return int(size)
+
+
+def optimizer_factory(net):
+    """``params -> optimizer`` of the net's optimizer class and settings.
+
+    The optimizer's own ``weight_decay`` is set to 0: decay enters the loss
+    as an explicit penalty on the generated weights instead.
+    """
+    kwargs = dict(net.get_params_for("optimizer"))
+    kwargs.setdefault("lr", net.lr)
+    kwargs["weight_decay"] = 0.0
+
+    def make(params):
+        return net.optimizer(params, **kwargs)
+
+    return make
+
+
+class FoldBuilder:
+    """Builds the loop's :class:`Fold` for each split, and scores points on it.
+
+    Parameters
+    ----------
+    estimator : NeuralNet or Pipeline
+    space : SearchSpace
+        Keys as given by the user (with any Pipeline prefix).
+    hypernet : str
+        Name of the hypernet kind.
+    """
+
+    def __init__(self, estimator, space, hypernet):
+        self.prefix, self.step_name, self.net = split_estimator(estimator)
+        self.space = space
+        self.hypernet = hypernet
+        self.keys = net_keys(space.keys, self.step_name)
+
+    def fixed_weight_decay(self):
+        """The net's own, untuned optimizer weight decay (0 when tuned or unset)."""
+        if "optimizer__weight_decay" in self.keys:
+            return 0.0
+        return float(self.net.get_params_for("optimizer").get("weight_decay", 0.0))
+
+    def build(self, X, y, train, test, t_center, check=False):
+        """Return ``(fold, scoring_estimator)`` for one split.
+
+        The net is cloned and initialized; the Pipeline's preprocessing (if
+        any) is fitted on the training part only.
+        """
+        X_train, X_test = _safe_indexing(X, train), _safe_indexing(X, test)
+        y_train, y_test = _safe_indexing(y, train), _safe_indexing(y, test)
+        steps = []
+        if self.prefix is not None:
+            prefix = clone(self.prefix)
+            X_train = prefix.fit_transform(X_train, y_train)
+            X_test = prefix.transform(X_test)
+            steps = list(prefix.steps)
+        net = clone(self.net).initialize()
+        if hasattr(net, "check_data"):
+            net.check_data(X_train, y_train)  # sets classes_ for classifiers
+        device = net.device
+        data = [to_tensors(a, device) for a in (X_train, y_train, X_test, y_test)]
+        targets = [resolve_target(key, net) for key in self.keys]
+        if check:
+            self._check_targets(net, targets, data[0])
+        fold = self._fold(net, targets, t_center, *data)
+        scorer_est = Pipeline(steps + [(self.step_name, net)]) if steps else net
+        return fold, scorer_est
+
+    def _check_targets(self, net, targets, X_train):
+        rows = take(X_train, slice(0, 16))
+        weights = dict(net.module_.named_parameters())
+
+        def forward():
+            torch.manual_seed(0)
+            net.module_.train()
+            with torch.no_grad():
+                out = run_module(net.module_, weights, rows)
+            return out[0] if isinstance(out, tuple) else out
+
+        for target, dim in zip(targets, self.space.dimensions):
+            target.check(net)
+            target.check_effect(net, forward, dim.low, dim.high)
+
+    def _fold(self, net, targets, t_center, X_train, y_train, X_val, y_val):
+        params = dict(net.module_.named_parameters())
+        hypernet = make_hypernet(self.hypernet, params, len(targets), t_center)
+        keys = self.space.keys
+        fixed = self.fixed_weight_decay()
+
+        def set_train(values):
+            for key, target in zip(keys, targets):
+                target.set_train(net, values[key])
+
+        def set_eval():
+            for target in targets:
+                target.set_eval(net)
+
+        def penalty(values, weights):
+            total = WeightDecay("").penalty(fixed, weights) if fixed else 0.0
+            for key, target in zip(keys, targets):
+                term = target.penalty(values[key], weights)
+                if term is not None:
+                    total = total + term
+            return total
+
+        def loss(y_pred, y_true, X, training):
+            return net.get_loss(y_pred, y_true, X=X, training=training)
+
+        return Fold(hypernet, net.module_, loss, set_train, set_eval, penalty,
+                    X_train, y_train, X_val, y_val)
+
+
+def load_weights(scoring_estimator, weights):
+    """Copy generated ``weights`` into the module of a fold's scoring estimator."""
+    net = scoring_estimator[-1] if isinstance(scoring_estimator, Pipeline) else scoring_estimator
+    with torch.no_grad():
+        for name, param in net.module_.named_parameters():
+            param.copy_(weights[name])

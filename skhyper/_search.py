@@ -1,0 +1,428 @@
+"""HypernetSearchCV: the estimator. Orchestration only.
+
+Validate, split, build the folds, run the hyper-training loop, score the
+points it visited, build ``cv_results_``, refit, delegate. The method lives
+in ``_train`` (the loop), ``_hypernet`` (weights as a function of the
+hyperparameters) and ``_targets`` (how each hyperparameter enters the loss).
+"""
+
+from __future__ import annotations
+
+import numbers
+import time
+import warnings
+
+import numpy as np
+import torch
+from joblib import Parallel, delayed
+from sklearn.base import clone, is_classifier
+from sklearn.model_selection import check_cv
+from sklearn.model_selection._search import BaseSearchCV
+from sklearn.model_selection._validation import (
+    _fit_and_score,
+    _insert_error_scores,
+    _score,
+    _warn_or_raise_about_fit_failures,
+)
+from sklearn.utils import _safe_indexing, check_random_state, indexable
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import _check_method_params, _num_samples
+from tqdm.auto import tqdm
+
+from ._folds import FoldBuilder, batch_size_of, check_finite, load_weights, optimizer_factory
+from ._hypernet import HYPERNETS
+from ._space import parse_bounds
+from ._train import HyperTrainer, LoopConfig
+from .exceptions import SkhyperWarning
+
+_FITTED = (
+    "cv_results_", "hypernet_results_", "trajectory_", "best_index_", "best_params_",
+    "best_score_", "best_estimator_", "refit_time_", "scorer_", "n_splits_",
+    "multimetric_", "feature_names_in_", "hypernets_", "search_time_",
+)
+
+
+class HypernetSearchCV(BaseSearchCV):
+    """Tune a skorch net's continuous hyperparameters through hypernetworks.
+
+    Instead of fitting the net once per candidate and fold like
+    ``GridSearchCV``, it trains, per CV fold, a hypernetwork that outputs the
+    net's weights as a function of the hyperparameters, and moves the
+    hyperparameters by gradient descent on the mean validation loss of the
+    folds (Lorraine & Duvenaud 2018; MacKay et al. 2019; Bae & Grosse 2020).
+
+    Parameters
+    ----------
+    estimator : skorch NeuralNet or Pipeline ending in one
+        The net to tune. Its ``max_epochs``, ``batch_size``, ``optimizer``,
+        ``lr`` and ``device`` also drive the hyper-training of each fold.
+    param_bounds : dict
+        Maps the estimator's own parameter names to bounds: ``(low, high)``,
+        ``(low, high, "log")`` or a frozen ``scipy.stats.uniform`` /
+        ``loguniform``. Supported keys: ``optimizer__weight_decay``,
+        ``module__NAME`` (a dropout layer or float attribute read in
+        forward), ``criterion__NAME`` (a float attribute such as
+        ``label_smoothing``), each behind ``step__`` in a Pipeline, and keys
+        with a target registered by :func:`skhyper.register_target`.
+    scoring, n_jobs, refit, cv, verbose, pre_dispatch, error_score, \
+return_train_score
+        As in ``GridSearchCV``. ``scoring`` ranks the points the search
+        visited; the differentiable objective is always the net's own
+        criterion. ``n_jobs`` parallelizes the verification fits.
+        ``error_score`` applies to scoring and verification fits; a
+        hyper-training that diverges always raises.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the nets' initialization and the search.
+    hypernet : {"structured", "linear", "mlp"}, default="structured"
+        The best-response model: structured per-unit scaling (about 2x the
+        net's parameters), linear in the hyperparameters, or a small MLP.
+    warmup_fraction : float in [0, 1), default=0.3
+        Fraction of the epochs spent training the hypernets before any
+        hyperparameter step.
+    warmup_sampling : {"global", "local"}, default="global"
+        During the warm-up, sample hyperparameters uniformly over the whole
+        box ("global", then start from the best point of a coarse scan of
+        the box as predicted by the hypernets) or around the starting point.
+    hyper_lr : float, default=0.05
+        Adam learning rate of the hyperparameters in search coordinates
+        (``logit`` of the unit coordinate).
+    hyper_steps_per_epoch : int, default=4
+        Hyperparameter steps per epoch after the warm-up.
+    perturb_scale : float, default=0.5
+        Standard deviation, in search coordinates, of the perturbation
+        around the current hyperparameters when training the hypernets.
+    n_candidates : int, default=10
+        How many points of the search path become rows of ``cv_results_``
+        (the hyperparameters at the end of evenly spaced epochs after the
+        warm-up, always including the last).
+    verify : int, default=0
+        If positive, the ``verify`` best rows are refitted for real on every
+        fold, and ``cv_results_`` (hence ``best_score_``) then holds those
+        real fits, comparable with a ``GridSearchCV``'s; the hypernet-scored
+        rows stay in ``hypernet_results_``.
+
+    Attributes
+    ----------
+    cv_results_ : dict of numpy (masked) ndarrays
+        ``GridSearchCV``'s key scheme. Each row is a point the search
+        visited, scored on every fold by the scorers applied to the net with
+        the final hypernet's weights at that point (or, with ``verify``, by
+        real fits).
+    hypernet_results_ : dict
+        The hypernet-scored table (equal to ``cv_results_`` unless ``verify``).
+    trajectory_ : dict of ndarrays
+        Every hyperparameter step: ``epoch``, ``step``, ``phase``
+        ("start", "scan", "local"), ``val_loss`` (the mean fold validation
+        loss on the batch of that step) and one column per hyperparameter.
+    best_estimator_, best_score_, best_params_, best_index_, scorer_, \
+n_splits_, refit_time_, multimetric_
+        As in ``GridSearchCV``.
+    hypernets_ : list of torch.nn.Module
+        The trained hypernet of each fold.
+    search_time_ : float
+        Seconds spent in hyper-training (all folds together).
+
+    See Also
+    --------
+    sklearn.model_selection.GridSearchCV : Exhaustive search, one fit per
+        candidate and fold.
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> from skorch import NeuralNetRegressor
+    >>> from skhyper import HypernetSearchCV
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.randn(120, 5).astype("float32")
+    >>> y = (X @ rng.randn(5, 1) + 0.5 * rng.randn(120, 1)).astype("float32")
+    >>> net = NeuralNetRegressor(torch.nn.Linear, module__in_features=5,
+    ...     module__out_features=1, max_epochs=10, lr=0.05, verbose=0,
+    ...     optimizer=torch.optim.Adam, train_split=None)
+    >>> search = HypernetSearchCV(net, {"optimizer__weight_decay": (1e-4, 1.0, "log")},
+    ...                           cv=3, random_state=0).fit(X, y)
+    >>> sorted(search.best_params_)
+    ['optimizer__weight_decay']
+    """
+
+    _parameter_constraints: dict = {
+        **BaseSearchCV._parameter_constraints,
+        "param_bounds": [dict],
+        "random_state": ["random_state"],
+        "hypernet": [StrOptions(set(HYPERNETS))],
+        "warmup_fraction": [Interval(numbers.Real, 0, 1, closed="left")],
+        "warmup_sampling": [StrOptions({"global", "local"})],
+        "hyper_lr": [Interval(numbers.Real, 0, None, closed="neither")],
+        "hyper_steps_per_epoch": [Interval(numbers.Integral, 1, None, closed="left")],
+        "perturb_scale": [Interval(numbers.Real, 0, None, closed="left")],
+        "n_candidates": [Interval(numbers.Integral, 1, None, closed="left")],
+        "verify": [Interval(numbers.Integral, 0, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        estimator,
+        param_bounds,
+        *,
+        scoring=None,
+        n_jobs=None,
+        refit=True,
+        cv=None,
+        verbose=0,
+        pre_dispatch="2*n_jobs",
+        error_score=np.nan,
+        return_train_score=False,
+        random_state=None,
+        hypernet="structured",
+        warmup_fraction=0.3,
+        warmup_sampling="global",
+        hyper_lr=0.05,
+        hyper_steps_per_epoch=4,
+        perturb_scale=0.5,
+        n_candidates=10,
+        verify=0,
+    ):
+        super().__init__(
+            estimator=estimator,
+            scoring=scoring,
+            n_jobs=n_jobs,
+            refit=refit,
+            cv=cv,
+            verbose=verbose,
+            pre_dispatch=pre_dispatch,
+            error_score=error_score,
+            return_train_score=return_train_score,
+        )
+        self.param_bounds = param_bounds
+        self.random_state = random_state
+        self.hypernet = hypernet
+        self.warmup_fraction = warmup_fraction
+        self.warmup_sampling = warmup_sampling
+        self.hyper_lr = hyper_lr
+        self.hyper_steps_per_epoch = hyper_steps_per_epoch
+        self.perturb_scale = perturb_scale
+        self.n_candidates = n_candidates
+        self.verify = verify
+
+    def _run_search(self, evaluate_candidates):
+        """Not used: :meth:`fit` replaces the candidate loop by hyper-training."""
+        raise NotImplementedError("HypernetSearchCV.fit does not evaluate candidates.")
+
+    # -- fit ----------------------------------------------------------------
+    def fit(self, X, y=None, **params):
+        """Hyper-train on every CV fold, score the visited points, and refit.
+
+        Parameters
+        ----------
+        X : array-like, tensor, DataFrame or dict of arrays
+            Training data, in any in-memory form the net accepts.
+        y : array-like
+            Targets, as the net expects them.
+        **params : dict
+            Passed to the net's ``fit`` (refit and verification fits), the
+            scorers and the CV splitter, as in ``GridSearchCV``.
+
+        Returns
+        -------
+        self : HypernetSearchCV
+        """
+        for name in _FITTED:
+            self.__dict__.pop(name, None)
+        self._validate_params()
+        builder = FoldBuilder(self.estimator, parse_bounds(self.param_bounds), self.hypernet)
+        scorers, refit_metric = self._get_scorers()
+        X, y = indexable(X, y)
+        self._check_data(X, y, builder)
+        params = _check_method_params(X, params=params)
+        routed = self._get_routed_params_for_fit(params)
+        cv = check_cv(self.cv, y, classifier=is_classifier(self.estimator))
+        splits = list(cv.split(X, y, **routed.splitter.split))
+
+        hyper, search_time = self._hypertrain(builder, X, y, splits)
+        fit_time = search_time / len(splits)
+        candidates = self._candidate_points(hyper["result"])
+        out = [
+            self._score_point(builder, hyper, t, X, y, split, k, scorers, routed, fit_time)
+            for t in candidates
+            for k, split in enumerate(splits)
+        ]
+        if callable(self.scoring):
+            _insert_error_scores(out, self.error_score)
+        candidate_params = [builder.space.values_from_unit(t) for t in candidates]
+        hypernet_results = self._format_results(candidate_params, len(splits), out)
+        results = hypernet_results
+        multimetric = isinstance(out[0]["test_scores"], dict)
+        if callable(self.scoring) and multimetric:
+            self._check_refit_for_multimetric(out[0]["test_scores"])
+            refit_metric = self.refit
+        if self.verify:
+            results = self._verify(hypernet_results, refit_metric, X, y, splits, scorers, routed)
+
+        fitted = {
+            "hypernet_results_": hypernet_results,
+            "cv_results_": results,
+            "trajectory_": self._trajectory_table(builder.space, hyper["result"]),
+            "hypernets_": [fold.hypernet for fold in hyper["folds"]],
+            "search_time_": search_time,
+            "n_splits_": len(splits),
+            "multimetric_": multimetric,
+            "scorer_": scorers._scorers if hasattr(scorers, "_scorers") else scorers,
+        }
+        if self.refit or not multimetric:
+            best_index = self._select_best_index(self.refit, refit_metric, results)
+            fitted["best_index_"] = best_index
+            fitted["best_params_"] = results["params"][best_index]
+            if not callable(self.refit):
+                fitted["best_score_"] = results[f"mean_test_{refit_metric}"][best_index]
+        if self.refit:
+            fitted.update(self._refit(fitted["best_params_"], X, y, routed))
+        self.__dict__.update(fitted)
+        if self.verbose > 0:
+            self._print_summary()
+        return self
+
+    def _check_data(self, X, y, builder):
+        if y is None:
+            raise ValueError(
+                "HypernetSearchCV needs targets y: the validation loss that guides "
+                "the search is the net's criterion on (X, y)."
+            )
+        if _num_samples(X) == 0:
+            raise ValueError("Found an empty X (0 samples); HypernetSearchCV needs data.")
+        if builder.prefix is None:
+            check_finite(X, "X")
+
+    def _seed(self):
+        return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+
+    def _hypertrain(self, builder, X, y, splits):
+        net = builder.net
+        start = builder.space.start_unit(self.estimator.get_params())
+        device = torch.device(net.device)
+        devices = [device] if device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices, device_type=device.type if devices else "cuda"):
+            torch.manual_seed(self._seed())
+            built = [
+                builder.build(X, y, train, test, start, check=(k == 0))
+                for k, (train, test) in enumerate(splits)
+            ]
+            folds = [fold for fold, _ in built]
+            n_train = min(fold.n_train for fold in folds)
+            n_epochs = int(net.max_epochs)
+            config = LoopConfig(
+                n_epochs=n_epochs,
+                warmup_epochs=int(round(self.warmup_fraction * n_epochs)),
+                warmup_sampling=self.warmup_sampling,
+                batch_size=batch_size_of(net, n_train),
+                hyper_lr=self.hyper_lr,
+                hyper_steps_per_epoch=self.hyper_steps_per_epoch,
+                perturb_scale=self.perturb_scale,
+                make_optimizer=optimizer_factory(net),
+            )
+            with tqdm(total=n_epochs, disable=self.verbose < 1, desc="HypernetSearchCV") as bar:
+                trainer = HyperTrainer(folds, builder.space, config, self._progress(bar, builder.space))
+                begin = time.perf_counter()
+                result = trainer.run(start)
+                search_time = time.perf_counter() - begin
+        return {"folds": folds, "scorer_estimators": [e for _, e in built], "result": result}, search_time
+
+    def _progress(self, bar, space):
+        def on_epoch_end(epoch, t_hat, train_loss, val_loss):
+            values = space.values_from_unit(t_hat)
+            bar.set_postfix({**{k: f"{v:.3g}" for k, v in values.items()},
+                             "train_loss": f"{train_loss:.4f}", "val_loss": f"{val_loss:.4f}"})
+            bar.update(1)
+
+        return on_epoch_end
+
+    def _candidate_points(self, result):
+        """The unit coordinates that become rows: evenly spaced epoch-end points."""
+        points = [t for _, t in result.epoch_points] or [result.t_hat]
+        picks = np.unique(np.round(np.linspace(0, len(points) - 1, self.n_candidates)).astype(int))
+        chosen = []
+        for i in picks:
+            if not any(np.array_equal(points[i], c) for c in chosen):
+                chosen.append(points[i])
+        return chosen
+
+    def _score_point(self, builder, hyper, t, X, y, split, k, scorers, routed, fit_time):
+        train, test = split
+        fold, estimator = hyper["folds"][k], hyper["scorer_estimators"][k]
+        ref = next(fold.hypernet.parameters())
+        with torch.no_grad():
+            weights = fold.hypernet(torch.as_tensor(t, dtype=ref.dtype, device=ref.device))
+        load_weights(estimator, weights)
+        score_params = routed.scorer.score
+        begin = time.perf_counter()
+        record = {
+            "test_scores": _score(
+                estimator, _safe_indexing(X, test), _safe_indexing(y, test), scorers,
+                _check_method_params(X, score_params, indices=test), self.error_score,
+            ),
+            "n_test_samples": len(test),
+            "fit_time": fit_time,
+            "fit_error": None,
+        }
+        record["score_time"] = time.perf_counter() - begin
+        if self.return_train_score:
+            record["train_scores"] = _score(
+                estimator, _safe_indexing(X, train), _safe_indexing(y, train), scorers,
+                _check_method_params(X, score_params, indices=train), self.error_score,
+            )
+        return record
+
+    def _verify(self, results, refit_metric, X, y, splits, scorers, routed):
+        """Real fits, on every fold, of the ``verify`` best hypernet-scored rows."""
+        metric = refit_metric if f"rank_test_{refit_metric}" in results else next(
+            key[len("rank_test_"):] for key in results if key.startswith("rank_test_")
+        )
+        order = np.argsort(results[f"rank_test_{metric}"], kind="stable")[: self.verify]
+        candidate_params = [results["params"][i] for i in order]
+        parallel = Parallel(n_jobs=self.n_jobs, pre_dispatch=self.pre_dispatch)
+        out = parallel(
+            delayed(_fit_and_score)(
+                clone(self.estimator), X, y, train=train, test=test, parameters=params,
+                scorer=scorers, fit_params=routed.estimator.fit,
+                score_params=routed.scorer.score, return_train_score=self.return_train_score,
+                return_n_test_samples=True, return_times=True, return_parameters=False,
+                error_score=self.error_score, verbose=self.verbose,
+            )
+            for params in candidate_params
+            for train, test in splits
+        )
+        _warn_or_raise_about_fit_failures(out, self.error_score)
+        if callable(self.scoring):
+            _insert_error_scores(out, self.error_score)
+        return self._format_results(candidate_params, len(splits), out)
+
+    def _refit(self, best_params, X, y, routed):
+        estimator = clone(self.estimator).set_params(**clone(best_params, safe=False))
+        begin = time.perf_counter()
+        estimator.fit(X, y, **routed.estimator.fit)
+        fitted = {"best_estimator_": estimator, "refit_time_": time.perf_counter() - begin}
+        if hasattr(estimator, "feature_names_in_"):
+            fitted["feature_names_in_"] = estimator.feature_names_in_
+        return fitted
+
+    @staticmethod
+    def _trajectory_table(space, result):
+        traj = result.trajectory
+        table = {
+            "epoch": np.asarray(traj["epoch"]),
+            "step": np.asarray(traj["step"]),
+            "phase": np.asarray(traj["phase"]),
+            "val_loss": np.asarray(traj["val_loss"], dtype=float),
+        }
+        values = [space.values_from_unit(t) for t in traj["t"]]
+        for key in space.keys:
+            table[f"param_{key}"] = np.array([v[key] for v in values])
+        return table
+
+    def _print_summary(self):
+        if hasattr(self, "best_params_"):
+            found = ", ".join(f"{k}={v:.4g}" for k, v in self.best_params_.items())
+            score = getattr(self, "best_score_", float("nan"))
+            print(
+                f"HypernetSearchCV: {len(self.cv_results_['params'])} points scored on "
+                f"{self.n_splits_} folds in {self.search_time_:.1f}s of hyper-training; "
+                f"best {found} (score {score:.4f})"
+            )

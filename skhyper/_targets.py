@@ -1,0 +1,284 @@
+"""Targets: how each hyperparameter key reaches the training loss.
+
+A target is a small object that knows one hyperparameter's route into
+training. Before each training forward the loop calls :meth:`set_train`
+with the sampled value and adds :meth:`penalty` to the loss; before each
+validation forward it calls :meth:`set_eval`. The validation loss is then
+free of the hyperparameter, which reaches it only through the weights the
+hypernet generates.
+
+Built in: ``optimizer__weight_decay`` (an L2 penalty), ``module__NAME``
+(a dropout-like child's ``p`` or a float attribute read in ``forward``) and
+``criterion__NAME`` (a float attribute of the criterion, e.g.
+``label_smoothing``). Register your own with :func:`register_target`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import warnings
+
+import torch
+
+from .exceptions import SkhyperWarning, UnsupportedHyperparameterError
+
+_REGISTRY = []  # (matcher, target class), consulted before the built-ins
+
+
+class HyperTarget:
+    """Base class of targets. Subclasses override the hooks they need.
+
+    Parameters
+    ----------
+    key : str
+        The net's own parameter name (without any Pipeline step prefix).
+
+    Examples
+    --------
+    A noise level that a custom module reads as ``self.noise`` in forward:
+
+    >>> class InputNoise(HyperTarget):
+    ...     def set_train(self, net, value):
+    ...         net.module_.noise = value
+    ...     def set_eval(self, net):
+    ...         net.module_.noise = 0.0
+    >>> register_target("module__noise", InputNoise)
+    >>> unregister_target("module__noise")
+    """
+
+    def __init__(self, key):
+        self.key = key
+
+    def check(self, net):
+        """Raise :class:`UnsupportedHyperparameterError` if ``net`` cannot take it."""
+
+    def set_train(self, net, value):
+        """Put ``value`` in place before a training forward."""
+
+    def set_eval(self, net):
+        """Make the hyperparameter inert before a validation forward."""
+
+    def penalty(self, value, weights):
+        """A term added to the training loss (``None`` for none)."""
+        return None
+
+    def check_effect(self, net, forward, low, high):
+        """Raise if ``value`` does not change the training forward.
+
+        ``forward()`` runs one seeded training-mode forward of ``net`` on a
+        small batch and returns its output.
+        """
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self.key!r})"
+
+
+class WeightDecay(HyperTarget):
+    """``optimizer__weight_decay`` as the penalty ``(value / 2) * sum ||w||^2``.
+
+    This is the loss whose gradient torch's SGD and Adam ``weight_decay``
+    adds, over every learnable parameter, so the refit with the found value
+    optimizes the same objective.
+    """
+
+    def check(self, net):
+        optimizer = net.optimizer
+        if isinstance(optimizer, type) and issubclass(optimizer, torch.optim.AdamW):
+            warnings.warn(
+                "optimizer__weight_decay: AdamW's decoupled weight decay has no "
+                "loss form, so the search tunes an L2 penalty (Adam-style decay) "
+                "while the refit uses AdamW's decoupled decay; the found value may "
+                "not transfer. Use optimizer=torch.optim.Adam to tune it exactly.",
+                SkhyperWarning,
+                stacklevel=2,
+            )
+
+    def penalty(self, value, weights):
+        return 0.5 * value * sum(w.pow(2).sum() for w in weights.values())
+
+
+class ModuleAttribute(HyperTarget):
+    """``module__NAME``: a dropout-like child (its ``p``) or a float attribute.
+
+    Module attributes are set before each training forward and are expected
+    to act in training mode only (as dropout does); validation runs the
+    module in eval mode.
+    """
+
+    @property
+    def name(self):
+        return self.key.split("__", 1)[1]
+
+    def _holder(self, net):
+        attr = getattr(net.module_, self.name)
+        return (attr, "p") if isinstance(attr, torch.nn.Module) else (net.module_, self.name)
+
+    def check(self, net):
+        module = net.module_
+        if not hasattr(module, self.name):
+            raise UnsupportedHyperparameterError(
+                f"{self.key!r}: the initialized module {type(module).__name__} has no "
+                f"attribute {self.name!r}. The search sets module_.{self.name} (or "
+                f"module_.{self.name}.p for a dropout layer) before each training "
+                f"step, so store the constructor argument as self.{self.name} and "
+                "read it in forward (e.g. F.dropout(x, self.dropout, self.training))."
+            )
+        attr = getattr(module, self.name)
+        if isinstance(attr, torch.nn.Module):
+            if not isinstance(getattr(attr, "p", None), float):
+                raise UnsupportedHyperparameterError(
+                    f"{self.key!r}: module_.{self.name} is a {type(attr).__name__} "
+                    "without a float attribute 'p'; only dropout-like layers can be "
+                    "tuned this way. Register a target for it with "
+                    "skhyper.register_target."
+                )
+        elif isinstance(attr, bool) or not isinstance(attr, (float, int)):
+            raise UnsupportedHyperparameterError(
+                f"{self.key!r}: module_.{self.name} is {attr!r}, not a float the "
+                "module reads at forward time."
+            )
+        elif isinstance(attr, int):
+            raise UnsupportedHyperparameterError(
+                f"{self.key!r} is an integer ({attr!r}): it likely changes the "
+                "network's shape, so no best response exists for it. Tune it with "
+                "GridSearchCV around HypernetSearchCV "
+                f"(GridSearchCV(search, {{'estimator__{self.key}': [...]}}))."
+            )
+
+    def set_train(self, net, value):
+        holder, attr = self._holder(net)
+        setattr(holder, attr, float(value))
+
+    def check_effect(self, net, forward, low, high):
+        holder, attr = self._holder(net)
+        original = getattr(holder, attr)
+        try:
+            outputs = []
+            for value in (low, high):
+                setattr(holder, attr, float(value))
+                outputs.append(forward())
+        finally:
+            setattr(holder, attr, original)
+        if torch.equal(outputs[0], outputs[1]):
+            raise UnsupportedHyperparameterError(
+                f"{self.key!r}: changing module_.{self.name} from {low!r} to "
+                f"{high!r} does not change the module's training output, so it is "
+                "not read at forward time (perhaps it only configured a layer in "
+                f"__init__). Store it as self.{self.name} and read it in forward, or "
+                f"keep the dropout layer as self.{self.name} = nn.Dropout(...)."
+            )
+
+
+class CriterionAttribute(HyperTarget):
+    """``criterion__NAME``: a float attribute of the criterion.
+
+    Set to the sampled value for training and to ``neutral`` (0.0) for the
+    validation loss, e.g. ``criterion__label_smoothing``.
+    """
+
+    neutral = 0.0
+
+    @property
+    def name(self):
+        return self.key.split("__", 1)[1]
+
+    def check(self, net):
+        criterion = net.criterion_
+        attr = getattr(criterion, self.name, None)
+        if not isinstance(attr, float):
+            raise UnsupportedHyperparameterError(
+                f"{self.key!r}: the criterion {type(criterion).__name__} has no "
+                f"float attribute {self.name!r} (found {attr!r}). Use a criterion "
+                "that stores it, e.g. criterion=torch.nn.CrossEntropyLoss with "
+                "criterion__label_smoothing."
+            )
+
+    def set_train(self, net, value):
+        setattr(net.criterion_, self.name, float(value))
+
+    def set_eval(self, net):
+        setattr(net.criterion_, self.name, self.neutral)
+
+
+def register_target(key, target_class):
+    """Route a hyperparameter key to a target of your own.
+
+    Parameters
+    ----------
+    key : str or callable
+        An exact key of the net (``"module__noise"``), or a predicate
+        ``key -> bool``. Registered targets are consulted before the built-ins.
+    target_class : type
+        A subclass of :class:`HyperTarget`, called with the key.
+    """
+    if not (isinstance(target_class, type) and issubclass(target_class, HyperTarget)):
+        raise TypeError(
+            f"target_class must be a subclass of skhyper.HyperTarget; got {target_class!r}."
+        )
+    _REGISTRY.append((key, target_class))
+
+
+def unregister_target(key):
+    """Remove the targets registered under ``key``."""
+    _REGISTRY[:] = [(k, cls) for k, cls in _REGISTRY if k != key]
+
+
+# Keys that are never best-response hyperparameters, with the reason.
+_OPTIMIZER_REASON = (
+    "it shapes the optimizer, not the training loss, so the weights have no "
+    "best response to it"
+)
+_NOT_TUNABLE = {
+    "lr": _OPTIMIZER_REASON,
+    "max_epochs": "it sets the training budget, not the training loss",
+    "batch_size": "it is discrete and shapes the optimizer",
+}
+
+
+def resolve_target(key, net):
+    """The target for ``key`` of a skorch ``net``, or a clear error.
+
+    Parameters
+    ----------
+    key : str
+        The net's own parameter name, e.g. ``"module__dropout"``.
+    net : skorch.NeuralNet
+        An initialized net (its ``module_`` and ``criterion_`` exist).
+
+    Returns
+    -------
+    HyperTarget
+    """
+    for matcher, cls in _REGISTRY:
+        if (matcher == key) if isinstance(matcher, str) else matcher(key):
+            return cls(key)
+    if key not in net.get_params(deep=False) and not _is_routed(key, net):
+        close = difflib.get_close_matches(key, list(net.get_params(deep=False)), n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise UnsupportedHyperparameterError(
+            f"{key!r} is not a parameter of {type(net).__name__}.{hint} Keys are the "
+            "net's own parameter names, e.g. 'optimizer__weight_decay', "
+            "'module__dropout' or 'criterion__label_smoothing'."
+        )
+    if key == "optimizer__weight_decay":
+        return WeightDecay(key)
+    if key.startswith("module__"):
+        return ModuleAttribute(key)
+    if key.startswith("criterion__"):
+        return CriterionAttribute(key)
+    reason = _NOT_TUNABLE.get(key)
+    if reason is None and key.startswith("optimizer__"):
+        reason = _OPTIMIZER_REASON
+    reason = reason or "it does not enter the training loss"
+    raise UnsupportedHyperparameterError(
+        f"{key!r} cannot be tuned by HypernetSearchCV: {reason}. Tune it with a "
+        "GridSearchCV around the search, e.g. GridSearchCV(HypernetSearchCV(net, "
+        f"...), {{'estimator__{key}': [...]}}), or register a target for it with "
+        "skhyper.register_target."
+    )
+
+
+def _is_routed(key, net):
+    """Whether ``key`` is a prefix-routed argument (``module__x``) skorch accepts."""
+    prefix = key.split("__", 1)[0]
+    return "__" in key and prefix in getattr(net, "prefixes_", ())

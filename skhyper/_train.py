@@ -1,0 +1,313 @@
+"""The hyper-training loop: one hypernet per CV fold, one shared ``lambda_hat``.
+
+Pure torch; knows nothing of scikit-learn. Each epoch passes once over every
+fold's training part. Training steps sample hyperparameters (uniformly over
+the box during a *global* warm-up, then around ``lambda_hat``), put them in
+place through the fold's targets, and step the hypernets on the training
+loss. After the warm-up, a few times per epoch, ``lambda_hat`` takes one step
+on the mean of the folds' validation losses, computed in eval mode at
+``lambda_hat`` through the hypernets (a true k-fold objective).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+import torch
+from torch.func import functional_call
+
+from .exceptions import TrainingDivergedError
+
+
+@dataclass
+class Fold:
+    """Everything the loop needs of one CV fold.
+
+    Attributes
+    ----------
+    hypernet : nn.Module
+        Maps unit coordinates to the module's weights.
+    module : nn.Module
+        The net's module, run with the hypernet's weights.
+    loss : callable
+        ``loss(y_pred, y_true, X, training) -> scalar tensor`` (the net's
+        ``get_loss``).
+    set_train, set_eval : callable
+        ``set_train(values)`` puts a dict of hyperparameter values in place
+        for a training forward; ``set_eval()`` makes them inert.
+    penalty : callable
+        ``penalty(values, weights) -> tensor or 0``, added to the training loss.
+    X_train, y_train, X_val, y_val : tensors (or dicts of tensors for X)
+    """
+
+    hypernet: torch.nn.Module
+    module: torch.nn.Module
+    loss: Callable
+    set_train: Callable
+    set_eval: Callable
+    penalty: Callable
+    X_train: Any
+    y_train: Any
+    X_val: Any
+    y_val: Any
+
+    @property
+    def n_train(self):
+        return len(self.y_train)
+
+    @property
+    def n_val(self):
+        return len(self.y_val)
+
+
+@dataclass
+class LoopConfig:
+    """Knobs of the loop (see HypernetSearchCV's parameters for their meaning)."""
+
+    n_epochs: int
+    warmup_epochs: int
+    warmup_sampling: str
+    batch_size: int
+    hyper_lr: float
+    hyper_steps_per_epoch: int
+    perturb_scale: float
+    make_optimizer: Callable
+    unit_margin: float = 1e-3
+    max_eval_rows: int = 2048
+
+
+@dataclass
+class LoopResult:
+    """What the loop returns: the final point, snapshots and the full trajectory."""
+
+    t_hat: np.ndarray
+    epoch_points: list = field(default_factory=list)  # (epoch, t) after warm-up
+    trajectory: dict = field(default_factory=dict)
+    warmup_scan: dict | None = None
+
+
+def take(X, idx):
+    """Rows ``idx`` of a tensor or of each tensor in a dict."""
+    if isinstance(X, dict):
+        return {k: v[idx] for k, v in X.items()}
+    return X[idx]
+
+
+def run_module(module, weights, X):
+    """Forward ``X`` through ``module`` with the parameters ``weights``."""
+    if isinstance(X, dict):
+        return functional_call(module, weights, (), X)
+    return functional_call(module, weights, (X,))
+
+
+def validation_loss(fold, t, max_rows=None, generator=None, chunk=4096):
+    """The fold's validation loss at unit coordinates ``t`` (eval mode).
+
+    Differentiable in ``t`` when ``t`` requires grad. With ``max_rows``, a
+    random subset of that many validation rows is used.
+    """
+    n = fold.n_val
+    idx = torch.arange(n, device=fold.y_val.device)
+    if max_rows is not None and n > max_rows:
+        idx = torch.randperm(n, device=fold.y_val.device, generator=generator)[:max_rows]
+    fold.set_eval()
+    fold.module.eval()
+    weights = fold.hypernet(t)
+    total = 0.0
+    for start in range(0, len(idx), chunk):
+        rows = idx[start : start + chunk]
+        X = take(fold.X_val, rows)
+        out = run_module(fold.module, weights, X)
+        total = total + fold.loss(out, fold.y_val[rows], X, False) * len(rows)
+    fold.module.train()
+    return total / len(idx)
+
+
+def hypergradient(folds, u, max_rows=None):
+    """Mean validation loss of the folds at search coordinates ``u``, and its gradient.
+
+    The hyperparameters reach the loss only through the hypernets' weights
+    (validation runs in eval mode, with every target made inert).
+
+    Returns
+    -------
+    loss : float
+    grad : Tensor, shaped like ``u``
+    """
+    u = u.detach().requires_grad_(True)
+    t = torch.sigmoid(u)
+    loss = sum(validation_loss(fold, t, max_rows=max_rows) for fold in folds) / len(folds)
+    (grad,) = torch.autograd.grad(loss, [u])
+    return loss.item(), grad
+
+
+class HyperTrainer:
+    """Run the alternating hyper-training of all folds.
+
+    Parameters
+    ----------
+    folds : list of Fold
+    space : SearchSpace
+    config : LoopConfig
+    on_epoch_end : callable, optional
+        Called as ``on_epoch_end(epoch, t_hat, train_loss, val_loss)``.
+    """
+
+    def __init__(self, folds, space, config, on_epoch_end=None):
+        self.folds = folds
+        self.space = space
+        self.config = config
+        self.on_epoch_end = on_epoch_end
+        self.trajectory = {"epoch": [], "step": [], "phase": [], "t": [], "val_loss": []}
+        self.train_losses = []
+
+    # -- sampling ---------------------------------------------------------
+    def _u_limit(self):
+        m = self.config.unit_margin
+        return math.log((1 - m) / m)
+
+    def _sample_t(self, u_hat, global_phase):
+        d = u_hat.shape[0]
+        if global_phase:
+            t = torch.rand(d, dtype=u_hat.dtype, device=u_hat.device)
+            return t.clamp(self.config.unit_margin, 1 - self.config.unit_margin)
+        noise = torch.randn(d, dtype=u_hat.dtype, device=u_hat.device)
+        return torch.sigmoid(u_hat.detach() + self.config.perturb_scale * noise)
+
+    # -- steps ------------------------------------------------------------
+    def _train_step(self, step, perms, u_hat, global_phase, optimizer, epoch):
+        bs = self.config.batch_size
+        total = 0.0
+        values = None
+        for fold, perm in zip(self.folds, perms):
+            rows = perm[step * bs : (step + 1) * bs]
+            if len(rows) == 0:
+                continue
+            t = self._sample_t(u_hat, global_phase)
+            values = self.space.values_from_unit(t.tolist())
+            fold.set_train(values)
+            weights = fold.hypernet(t)
+            X = take(fold.X_train, rows)
+            out = run_module(fold.module, weights, X)
+            loss = fold.loss(out, fold.y_train[rows], X, True)
+            total = total + loss + fold.penalty(values, weights)
+        if not torch.isfinite(total):
+            raise TrainingDivergedError(
+                f"Hyper-training diverged: the training loss became {float(total)} "
+                f"at epoch {epoch + 1} with hyperparameters {values}. Lower the net's "
+                "learning rate (lr), narrow the bounds (e.g. a smaller upper weight "
+                "decay), or lower hyper_lr."
+            )
+        optimizer.zero_grad(set_to_none=True)
+        total.backward()
+        optimizer.step()
+        return total.item() / len(self.folds)
+
+    def _hyper_step(self, u_hat, hyper_optimizer):
+        rows = max(4 * self.config.batch_size, 256)
+        loss, u_hat.grad = hypergradient(self.folds, u_hat, max_rows=rows)
+        if not math.isfinite(loss):
+            values = self.space.values_from_unit(torch.sigmoid(u_hat).tolist())
+            raise TrainingDivergedError(
+                f"Hyper-training diverged: the validation loss became {loss} at "
+                f"hyperparameters {values}. Lower hyper_lr or the net's lr."
+            )
+        hyper_optimizer.step()
+        with torch.no_grad():
+            limit = self._u_limit()
+            u_hat.clamp_(-limit, limit)
+        self._recenter(u_hat)
+        return loss
+
+    def _recenter(self, u_hat):
+        t_hat = torch.sigmoid(u_hat.detach())
+        for fold in self.folds:
+            fold.hypernet.recenter(t_hat)
+
+    def _scan_box(self, u_hat):
+        """Pick the start of the local phase: the predicted CV loss's argmin
+        over a coarse cover of the box and the current point."""
+        cover = self.space.grid_unit(max_points=64, random_state=0)
+        current = torch.sigmoid(u_hat.detach()).cpu().numpy()[None, :]
+        points = np.concatenate([current, cover])
+        gen = torch.Generator(device=self.folds[0].y_val.device).manual_seed(0)
+        losses = []
+        with torch.no_grad():
+            for p in points:
+                t = torch.as_tensor(p, dtype=u_hat.dtype, device=u_hat.device)
+                losses.append(
+                    float(
+                        sum(
+                            validation_loss(f, t, self.config.max_eval_rows, gen)
+                            for f in self.folds
+                        )
+                    )
+                    / len(self.folds)
+                )
+        best = points[int(np.nanargmin(losses))]
+        with torch.no_grad():
+            u_hat.copy_(torch.logit(torch.as_tensor(best, dtype=u_hat.dtype)))
+        return {"t": points, "val_loss": np.array(losses)}
+
+    def _record(self, epoch, step, phase, u_hat, val_loss):
+        self.trajectory["epoch"].append(epoch)
+        self.trajectory["step"].append(step)
+        self.trajectory["phase"].append(phase)
+        self.trajectory["t"].append(torch.sigmoid(u_hat.detach()).cpu().numpy().copy())
+        self.trajectory["val_loss"].append(val_loss)
+
+    # -- the loop ---------------------------------------------------------
+    def run(self, t_start):
+        """Hyper-train from unit coordinates ``t_start``; return a LoopResult."""
+        cfg = self.config
+        ref = next(self.folds[0].hypernet.parameters())
+        u_hat = torch.logit(torch.as_tensor(t_start, dtype=ref.dtype, device=ref.device))
+        u_hat = u_hat.clone().requires_grad_(True)
+        hyper_optimizer = torch.optim.Adam([u_hat], lr=cfg.hyper_lr)
+        params = [p for f in self.folds for p in f.hypernet.parameters()]
+        optimizer = cfg.make_optimizer(params)
+        result = LoopResult(t_hat=None)
+        self._recenter(u_hat)
+        self._record(0, 0, "start", u_hat, float("nan"))
+        global_step = 0
+        for epoch in range(cfg.n_epochs):
+            warm = epoch < cfg.warmup_epochs
+            if epoch == cfg.warmup_epochs and epoch > 0 and cfg.warmup_sampling == "global":
+                result.warmup_scan = self._scan_box(u_hat)
+                hyper_optimizer = torch.optim.Adam([u_hat], lr=cfg.hyper_lr)
+                self._recenter(u_hat)
+                self._record(epoch, global_step, "scan", u_hat, float(np.min(result.warmup_scan["val_loss"])))
+            perms = [torch.randperm(f.n_train, device=f.y_train.device) for f in self.folds]
+            n_steps = max(math.ceil(f.n_train / cfg.batch_size) for f in self.folds)
+            hyper_at = set() if warm else _spread(n_steps, cfg.hyper_steps_per_epoch)
+            losses, val_losses = [], []
+            for fold in self.folds:
+                fold.module.train()
+            for step in range(n_steps):
+                global_step += 1
+                losses.append(
+                    self._train_step(step, perms, u_hat, warm and cfg.warmup_sampling == "global", optimizer, epoch)
+                )
+                if step in hyper_at:
+                    val_losses.append(self._hyper_step(u_hat, hyper_optimizer))
+                    self._record(epoch, global_step, "local", u_hat, val_losses[-1])
+            self.train_losses.append(float(np.mean(losses)))
+            if not warm:
+                result.epoch_points.append((epoch, torch.sigmoid(u_hat.detach()).cpu().numpy().copy()))
+            if self.on_epoch_end is not None:
+                self.on_epoch_end(
+                    epoch, torch.sigmoid(u_hat.detach()).cpu().numpy(),
+                    self.train_losses[-1], float(np.mean(val_losses)) if val_losses else float("nan"),
+                )
+        result.t_hat = torch.sigmoid(u_hat.detach()).cpu().numpy()
+        result.trajectory = self.trajectory
+        return result
+
+
+def _spread(n_steps, k):
+    """``k`` step indices spread evenly over an epoch of ``n_steps`` (the last included)."""
+    k = max(1, min(k, n_steps))
+    return {int(round((i + 1) * n_steps / k)) - 1 for i in range(k)}

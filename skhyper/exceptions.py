@@ -1,0 +1,18 @@
+"""Exceptions and warnings raised by skhyper."""
+
+
+class SkhyperWarning(UserWarning):
+    """Something about the search deserves the user's attention."""
+
+
+class UnsupportedHyperparameterError(ValueError):
+    """A key of ``param_bounds`` cannot be tuned by a hypernet.
+
+    Raised for hyperparameters that shape the optimizer or the architecture
+    (``lr``, ``batch_size``, ``module__num_units``...), for keys the estimator
+    does not have, and for attributes the module never reads.
+    """
+
+
+class TrainingDivergedError(FloatingPointError):
+    """Hyper-training produced a non-finite loss."""

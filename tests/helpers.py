@@ -1,0 +1,40 @@
+"""Tiny skorch nets and data shared by the tests (real torch, no mocks)."""
+
+import numpy as np
+import torch
+from skorch import NeuralNetClassifier, NeuralNetRegressor
+from torch import nn
+
+torch.set_num_threads(1)
+
+
+class TinyClassifier(nn.Module):
+    """A small MLP with a dropout child, returning probabilities."""
+
+    def __init__(self, n_in=8, n_hidden=16, n_out=3, dropout=0.0):
+        super().__init__()
+        self.hidden = nn.Linear(n_in, n_hidden)
+        self.dropout = nn.Dropout(dropout)
+        self.out = nn.Linear(n_hidden, n_out)
+
+    def forward(self, X):
+        return torch.softmax(self.out(self.dropout(torch.relu(self.hidden(X)))), dim=-1)
+
+
+
+def make_classifier(**overrides):
+    params = dict(
+        module__n_in=8, module__n_out=3, max_epochs=4, batch_size=32, lr=1e-2,
+        optimizer=torch.optim.Adam, train_split=None, verbose=0,
+    )
+    params.update(overrides)
+    return NeuralNetClassifier(TinyClassifier, **params)
+
+
+def make_linear_regressor(n_features, **overrides):
+    params = dict(
+        module__in_features=n_features, module__out_features=1, max_epochs=5,
+        batch_size=-1, lr=0.05, optimizer=torch.optim.Adam, train_split=None, verbose=0,
+    )
+    params.update(overrides)
+    return NeuralNetRegressor(nn.Linear, **params)
