@@ -88,9 +88,11 @@ return_train_score
         (``logit`` of the unit coordinate).
     hyper_steps_per_epoch : int, default=4
         Hyperparameter steps per epoch after the warm-up.
-    perturb_scale : float, default=0.5
-        Standard deviation, in search coordinates, of the perturbation
-        around the current hyperparameters when training the hypernets.
+    perturb_scale : float, default=0.1
+        Standard deviation, in unit coordinates (the box scaled to
+        ``[0, 1]`` per hyperparameter, log-scaled where asked), of the
+        perturbation around the current hyperparameters when training the
+        hypernets; reflected at the walls.
     n_candidates : int, default=10
         How many points of the search path become rows of ``cv_results_``
         (the hyperparameters at the end of evenly spaced epochs after the
@@ -177,7 +179,7 @@ n_splits_, refit_time_, multimetric_
         warmup_sampling="global",
         hyper_lr=0.05,
         hyper_steps_per_epoch=4,
-        perturb_scale=0.5,
+        perturb_scale=0.1,
         n_candidates=10,
         verify=0,
     ):

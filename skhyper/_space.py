@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 #: Unit coordinates are kept this far from 0 and 1 so that logit stays finite.
-UNIT_MARGIN = 1e-3
+UNIT_MARGIN = 0.01
 
 
 @dataclass(frozen=True)

@@ -75,7 +75,7 @@ class LoopConfig:
     hyper_steps_per_epoch: int
     perturb_scale: float
     make_optimizer: Callable
-    unit_margin: float = 1e-3
+    unit_margin: float = 0.01
     max_eval_rows: int = 2048
 
 
@@ -175,7 +175,8 @@ class HyperTrainer:
             t = torch.rand(d, dtype=u_hat.dtype, device=u_hat.device)
             return t.clamp(self.config.unit_margin, 1 - self.config.unit_margin)
         noise = torch.randn(d, dtype=u_hat.dtype, device=u_hat.device)
-        return torch.sigmoid(u_hat.detach() + self.config.perturb_scale * noise)
+        t = torch.sigmoid(u_hat.detach()) + self.config.perturb_scale * noise
+        return _reflect(t).clamp(self.config.unit_margin, 1 - self.config.unit_margin)
 
     # -- steps ------------------------------------------------------------
     def _train_step(self, step, perms, u_hat, global_phase, optimizer, epoch):
@@ -270,7 +271,12 @@ class HyperTrainer:
         params = [p for f in self.folds for p in f.hypernet.parameters()]
         optimizer = cfg.make_optimizer(params)
         result = LoopResult(t_hat=None)
-        self._recenter(u_hat)
+        global_warmup = cfg.warmup_epochs > 0 and cfg.warmup_sampling == "global"
+        if global_warmup:  # a model of the whole box is centred in the box
+            for fold in self.folds:
+                fold.hypernet.recenter(torch.full_like(u_hat, 0.5))
+        else:
+            self._recenter(u_hat)
         self._record(0, 0, "start", u_hat, float("nan"))
         global_step = 0
         for epoch in range(cfg.n_epochs):
@@ -305,6 +311,16 @@ class HyperTrainer:
         result.t_hat = torch.sigmoid(u_hat.detach()).cpu().numpy()
         result.trajectory = self.trajectory
         return result
+
+
+def _reflect(t):
+    """Fold coordinates back into ``[0, 1]`` by reflection at the walls.
+
+    Near a wall, perturbations then still spread over a real range of values
+    (perturbing in logit coordinates would shrink them to nothing there).
+    """
+    t = torch.remainder(t, 2.0)
+    return torch.where(t > 1.0, 2.0 - t, t)
 
 
 def _spread(n_steps, k):
