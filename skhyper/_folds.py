@@ -71,6 +71,9 @@ def to_tensors(X, device):
         )
     if isinstance(X, dict):
         return {k: to_tensors(v, device) for k, v in X.items()}
+    if hasattr(X, "columns") and hasattr(X, "to_numpy"):
+        # as skorch's Dataset does: a DataFrame reaches forward as one keyword per column
+        return {k: to_tensor(X[k].to_numpy().reshape(-1, 1), device=device) for k in X}
     if hasattr(X, "to_numpy"):
         X = X.to_numpy()
     return to_tensor(X, device=device)

@@ -8,6 +8,7 @@ hyperparameters) and ``_targets`` (how each hyperparameter enters the loss).
 
 from __future__ import annotations
 
+import contextlib
 import numbers
 import time
 import warnings
@@ -40,6 +41,20 @@ _FITTED = (
     "best_score_", "best_estimator_", "refit_time_", "scorer_", "n_splits_",
     "multimetric_", "feature_names_in_", "hypernets_", "search_time_",
 )
+
+
+@contextlib.contextmanager
+def _seeded_torch(device, seed):
+    """Seed torch for the search, and give the caller's RNG state back afterwards."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        index = device.index if device.index is not None else torch.cuda.current_device()
+        fork = torch.random.fork_rng(devices=[index])
+    else:
+        fork = torch.random.fork_rng(devices=[])
+    with fork:
+        torch.manual_seed(seed)
+        yield
 
 
 class HypernetSearchCV(BaseSearchCV):
@@ -239,14 +254,15 @@ n_splits_, refit_time_, multimetric_
         cv = check_cv(self.cv, y, classifier=is_classifier(self.estimator))
         splits = list(cv.split(X, y, **routed.splitter.split))
 
-        hyper, search_time = self._hypertrain(builder, X, y, splits)
-        fit_time = search_time / len(splits)
-        candidates = self._candidate_points(hyper["result"])
-        out = [
-            self._score_point(builder, hyper, t, X, y, split, k, scorers, routed, fit_time)
-            for t in candidates
-            for k, split in enumerate(splits)
-        ]
+        with _seeded_torch(builder.net.device, self._seed()):
+            hyper, search_time = self._hypertrain(builder, X, y, splits)
+            fit_time = search_time / len(splits)
+            candidates = self._candidate_points(hyper["result"])
+            out = [
+                self._score_point(hyper, t, X, y, split, k, scorers, routed, fit_time)
+                for t in candidates
+                for k, split in enumerate(splits)
+            ]
         if callable(self.scoring):
             _insert_error_scores(out, self.error_score)
         candidate_params = [builder.space.values_from_unit(t) for t in candidates]
@@ -299,33 +315,29 @@ n_splits_, refit_time_, multimetric_
     def _hypertrain(self, builder, X, y, splits):
         net = builder.net
         start = builder.space.start_unit(self.estimator.get_params())
-        device = torch.device(net.device)
-        devices = [device] if device.type == "cuda" else []
-        with torch.random.fork_rng(devices=devices, device_type=device.type if devices else "cuda"):
-            torch.manual_seed(self._seed())
-            built = [
-                builder.build(X, y, train, test, start, check=(k == 0))
-                for k, (train, test) in enumerate(splits)
-            ]
-            folds = [fold for fold, _ in built]
-            n_train = min(fold.n_train for fold in folds)
-            n_epochs = int(net.max_epochs)
-            config = LoopConfig(
-                n_epochs=n_epochs,
-                warmup_epochs=int(round(self.warmup_fraction * n_epochs)),
-                warmup_sampling=self.warmup_sampling,
-                batch_size=batch_size_of(net, n_train),
-                hyper_lr=self.hyper_lr,
-                hyper_steps_per_epoch=self.hyper_steps_per_epoch,
-                perturb_scale=self.perturb_scale,
-                make_optimizer=optimizer_factory(net),
-            )
-            with tqdm(total=n_epochs, disable=self.verbose < 1, desc="HypernetSearchCV") as bar:
-                trainer = HyperTrainer(folds, builder.space, config, self._progress(bar, builder.space))
-                begin = time.perf_counter()
-                result = trainer.run(start)
-                search_time = time.perf_counter() - begin
-        return {"folds": folds, "scorer_estimators": [e for _, e in built], "result": result}, search_time
+        built = [
+            builder.build(X, y, train, test, start, check=(k == 0))
+            for k, (train, test) in enumerate(splits)
+        ]
+        folds = [fold for fold, _ in built]
+        n_epochs = int(net.max_epochs)
+        config = LoopConfig(
+            n_epochs=n_epochs,
+            warmup_epochs=int(round(self.warmup_fraction * n_epochs)),
+            warmup_sampling=self.warmup_sampling,
+            batch_size=batch_size_of(net, min(fold.n_train for fold in folds)),
+            hyper_lr=self.hyper_lr,
+            hyper_steps_per_epoch=self.hyper_steps_per_epoch,
+            perturb_scale=self.perturb_scale,
+            make_optimizer=optimizer_factory(net),
+        )
+        with tqdm(total=n_epochs, disable=self.verbose < 1, desc="HypernetSearchCV") as bar:
+            trainer = HyperTrainer(folds, builder.space, config, self._progress(bar, builder.space))
+            begin = time.perf_counter()
+            result = trainer.run(start)
+            search_time = time.perf_counter() - begin
+        hyper = {"folds": folds, "scorer_estimators": [e for _, e in built], "result": result}
+        return hyper, search_time
 
     def _progress(self, bar, space):
         def on_epoch_end(epoch, t_hat, train_loss, val_loss):
@@ -346,7 +358,7 @@ n_splits_, refit_time_, multimetric_
                 chosen.append(points[i])
         return chosen
 
-    def _score_point(self, builder, hyper, t, X, y, split, k, scorers, routed, fit_time):
+    def _score_point(self, hyper, t, X, y, split, k, scorers, routed, fit_time):
         train, test = split
         fold, estimator = hyper["folds"][k], hyper["scorer_estimators"][k]
         ref = next(fold.hypernet.parameters())

@@ -1,0 +1,49 @@
+"""Parity with GridSearchCV on the issue's digits workload (slow: about 3 minutes).
+
+The oracle is a real 5x5 GridSearchCV on the same net and folds. From the
+default start and from each corner of the box, the point HypernetSearchCV
+finds must have a real CV log-loss within 10% of GridSearchCV's best, and the
+refit model's test log-loss must be within 0.01 of GridSearchCV's.
+"""
+
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from sklearn.metrics import log_loss
+from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
+
+from skhyper import HypernetSearchCV
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "benchmarks"))
+from digits_vs_grid import CORNERS  # noqa: E402
+from workloads import DIGITS  # noqa: E402
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X_train, X_test, y_train, y_test = DIGITS.data(0)
+    cv = StratifiedKFold(3, shuffle=True, random_state=0)
+    torch.manual_seed(0)
+    grid = GridSearchCV(DIGITS.make_net(), DIGITS.grid, cv=cv, scoring="neg_log_loss")
+    grid.fit(X_train, y_train)
+    return X_train, X_test, y_train, y_test, cv, grid
+
+
+@pytest.mark.parametrize("start", [None, *CORNERS])
+def test_found_point_matches_grid_search(digits, start):
+    X_train, X_test, y_train, y_test, cv, grid = digits
+    net = DIGITS.make_net(**CORNERS.get(start, {}))
+    search = HypernetSearchCV(net, DIGITS.bounds, cv=cv, scoring="neg_log_loss", random_state=0)
+    search.fit(X_train, y_train)
+
+    real_cv = -cross_val_score(
+        DIGITS.make_net(**search.best_params_), X_train, y_train, cv=cv, scoring="neg_log_loss"
+    ).mean()
+    assert real_cv <= 1.10 * -grid.best_score_, (search.best_params_, real_cv)
+    if start is None:
+        test_loss = log_loss(y_test, search.predict_proba(X_test))
+        assert test_loss <= log_loss(y_test, grid.predict_proba(X_test)) + 0.01
