@@ -85,6 +85,8 @@ def check_finite(X, name="X"):
         for key, value in X.items():
             check_finite(value, f"{name}[{key!r}]")
         return
+    if hasattr(X, "toarray"):  # scipy sparse
+        X = X.data
     data = X.detach().cpu().numpy() if isinstance(X, torch.Tensor) else np.asarray(X)
     if data.dtype.kind in "fc" and not np.isfinite(data).all():
         raise ValueError(
@@ -155,6 +157,8 @@ class FoldBuilder:
             prefix = clone(self.prefix)
             X_train = prefix.fit_transform(X_train, y_train)
             X_test = prefix.transform(X_test)
+            for data in (X_train, X_test):
+                check_finite(data, "X after the Pipeline's preprocessing")
             steps = list(prefix.steps)
         net = clone(self.net).initialize()
         if hasattr(net, "check_data"):

@@ -307,7 +307,8 @@ n_splits_, refit_time_, multimetric_
         if _num_samples(X) == 0:
             raise ValueError("Found an empty X (0 samples); HypernetSearchCV needs data.")
         if builder.prefix is None:
-            check_finite(X, "X")
+            check_finite(X, "X")  # a Pipeline may impute: its output is checked per fold
+        check_finite(y, "y")
 
     def _seed(self):
         return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))

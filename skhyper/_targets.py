@@ -16,6 +16,8 @@ Built in: ``optimizer__weight_decay`` (an L2 penalty), ``module__NAME``
 from __future__ import annotations
 
 import difflib
+import inspect
+import numbers
 import warnings
 
 import torch
@@ -252,22 +254,21 @@ def resolve_target(key, net):
     for matcher, cls in _REGISTRY:
         if (matcher == key) if isinstance(matcher, str) else matcher(key):
             return cls(key)
-    if key not in net.get_params(deep=False) and not _is_routed(key, net):
-        close = difflib.get_close_matches(key, list(net.get_params(deep=False)), n=1)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise UnsupportedHyperparameterError(
-            f"{key!r} is not a parameter of {type(net).__name__}.{hint} Keys are the "
-            "net's own parameter names, e.g. 'optimizer__weight_decay', "
-            "'module__dropout' or 'criterion__label_smoothing'."
-        )
+    prefix, _, name = key.partition("__")
     if key == "optimizer__weight_decay":
         return WeightDecay(key)
-    if key.startswith("module__"):
+    if prefix == "module" and name:
+        _check_module_key(key, name, net)
         return ModuleAttribute(key)
-    if key.startswith("criterion__"):
+    if prefix == "criterion" and name:
+        if not hasattr(net.criterion_, name):
+            _raise_if_misspelled(key, net)
         return CriterionAttribute(key)
+    known_optimizer_arg = prefix == "optimizer" and name in _optimizer_args(net)
+    if key not in net.get_params(deep=False) and not known_optimizer_arg:
+        _raise_unknown(key, net)
     reason = _NOT_TUNABLE.get(key)
-    if reason is None and key.startswith("optimizer__"):
+    if reason is None and prefix == "optimizer":
         reason = _OPTIMIZER_REASON
     reason = reason or "it does not enter the training loss"
     raise UnsupportedHyperparameterError(
@@ -278,7 +279,75 @@ def resolve_target(key, net):
     )
 
 
-def _is_routed(key, net):
-    """Whether ``key`` is a prefix-routed argument (``module__x``) skorch accepts."""
-    prefix = key.split("__", 1)[0]
-    return "__" in key and prefix in getattr(net, "prefixes_", ())
+def _optimizer_args(net):
+    try:
+        return set(inspect.signature(net.optimizer).parameters) - {"params"}
+    except (TypeError, ValueError):
+        return set()
+
+
+def _module_arg(net, name):
+    """The value of the module's constructor argument ``name`` (given or default)."""
+    given = net.get_params_for("module")
+    if name in given:
+        return given[name]
+    module_class = net.module if isinstance(net.module, type) else type(net.module)
+    try:
+        param = inspect.signature(module_class).parameters.get(name)
+    except (TypeError, ValueError):
+        param = None
+    return None if param is None else param.default
+
+
+def _check_module_key(key, name, net):
+    """Errors for ``module__NAME`` keys that cannot be attributes read in forward."""
+    value = getattr(net.module_, name, _module_arg(net, name))
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        raise UnsupportedHyperparameterError(
+            f"{key!r} is an integer ({value!r}): it likely changes the network's shape, "
+            "so no best response exists for it. Tune it with GridSearchCV around "
+            f"HypernetSearchCV (GridSearchCV(search, {{'estimator__{key}': [...]}}))."
+        )
+    if not hasattr(net.module_, name):
+        _raise_if_misspelled(key, net)
+
+
+def _module_float_names(net):
+    names = set()
+    for attr, value in vars(net.module_).items():
+        if isinstance(value, float) and not attr.startswith("_"):
+            names.add(attr)
+    for attr, child in net.module_.named_children():
+        if isinstance(getattr(child, "p", None), float):
+            names.add(attr)
+    return names
+
+
+def _tunable_keys(net):
+    """Keys that would be accepted for ``net``: the base of 'did you mean'."""
+    keys = {"optimizer__weight_decay"}
+    keys.update(f"module__{name}" for name in _module_float_names(net))
+    keys.update(
+        f"criterion__{attr}"
+        for attr, value in vars(net.criterion_).items()
+        if isinstance(value, float) and not attr.startswith("_")
+    )
+    keys.update(k for k, _ in _REGISTRY if isinstance(k, str))
+    return sorted(keys)
+
+
+def _raise_if_misspelled(key, net):
+    """Raise the unknown-key error when ``key`` is close to a key that would work."""
+    if difflib.get_close_matches(key, _tunable_keys(net), n=1):
+        _raise_unknown(key, net)
+
+
+def _raise_unknown(key, net):
+    candidates = _tunable_keys(net) + list(net.get_params(deep=False))
+    close = difflib.get_close_matches(key, candidates, n=1)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    raise UnsupportedHyperparameterError(
+        f"{key!r} is not a parameter of {type(net).__name__}.{hint} Keys are the "
+        "net's own parameter names, e.g. 'optimizer__weight_decay', "
+        "'module__dropout' or 'criterion__label_smoothing'."
+    )

@@ -197,7 +197,7 @@ class HyperTrainer:
             total = total + loss + fold.penalty(values, weights)
         if not torch.isfinite(total):
             raise TrainingDivergedError(
-                f"Hyper-training diverged: the training loss became {float(total)} "
+                f"Hyper-training diverged: the training loss became {total.item()} "
                 f"at epoch {epoch + 1} with hyperparameters {values}. Lower the net's "
                 "learning rate (lr), narrow the bounds (e.g. a smaller upper weight "
                 "decay), or lower hyper_lr."
@@ -222,6 +222,18 @@ class HyperTrainer:
             u_hat.clamp_(-limit, limit)
         self._recenter(u_hat)
         return loss
+
+    def _check_finite_weights(self, epoch, u_hat):
+        finite = all(
+            bool(torch.isfinite(p).all()) for f in self.folds for p in f.hypernet.parameters()
+        )
+        if not finite:
+            values = self.space.values_from_unit(torch.sigmoid(u_hat.detach()).tolist())
+            raise TrainingDivergedError(
+                f"Hyper-training diverged: the hypernet's weights became NaN or infinite "
+                f"in epoch {epoch + 1} (hyperparameters near {values}). Lower the net's "
+                "learning rate (lr), narrow the bounds, or lower hyper_lr."
+            )
 
     def _recenter(self, u_hat):
         t_hat = torch.sigmoid(u_hat.detach())
@@ -300,6 +312,7 @@ class HyperTrainer:
                 if step in hyper_at:
                     val_losses.append(self._hyper_step(u_hat, hyper_optimizer))
                     self._record(epoch, global_step, "local", u_hat, val_losses[-1])
+            self._check_finite_weights(epoch, u_hat)
             self.train_losses.append(float(np.mean(losses)))
             if not warm:
                 result.epoch_points.append((epoch, torch.sigmoid(u_hat.detach()).cpu().numpy().copy()))
