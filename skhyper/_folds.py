@@ -144,18 +144,21 @@ class FoldBuilder:
             return 0.0
         return float(self.net.get_params_for("optimizer").get("weight_decay", 0.0))
 
-    def build(self, X, y, train, test, t_center, check=False):
+    def build(self, X, y, train, test, t_center, fit_params=None, check=False):
         """Return ``(fold, scoring_estimator)`` for one split.
 
         The net is cloned and initialized; the Pipeline's preprocessing (if
-        any) is fitted on the training part only.
+        any) is fitted on the training part only. ``fit_params`` (already
+        sliced to ``train``) reach the module's forward as skorch passes them,
+        or, in a Pipeline, the steps they name.
         """
         X_train, X_test = _safe_indexing(X, train), _safe_indexing(X, test)
         y_train, y_test = _safe_indexing(y, train), _safe_indexing(y, test)
+        net_params, prefix_params = self._split_fit_params(fit_params or {})
         steps = []
         if self.prefix is not None:
             prefix = clone(self.prefix)
-            X_train = prefix.fit_transform(X_train, y_train)
+            X_train = prefix.fit_transform(X_train, y_train, **prefix_params)
             X_test = prefix.transform(X_test)
             for data in (X_train, X_test):
                 check_finite(data, "X after the Pipeline's preprocessing")
@@ -169,8 +172,18 @@ class FoldBuilder:
         if check:
             self._check_targets(net, targets, data[0])
         fold = self._fold(net, targets, t_center, *data)
+        fold.forward_kwargs = net_params
         scorer_est = Pipeline(steps + [(self.step_name, net)]) if steps else net
         return fold, scorer_est
+
+    def _split_fit_params(self, fit_params):
+        """``(net's, preprocessing's)`` fit params; a Pipeline names its steps."""
+        if self.step_name is None:
+            return dict(fit_params), {}
+        prefix = f"{self.step_name}__"
+        net_params = {k[len(prefix):]: v for k, v in fit_params.items() if k.startswith(prefix)}
+        others = {k: v for k, v in fit_params.items() if not k.startswith(prefix)}
+        return net_params, others
 
     def _check_targets(self, net, targets, X_train):
         rows = take(X_train, slice(0, 16))

@@ -135,7 +135,8 @@ return_train_score
 n_splits_, refit_time_, multimetric_
         As in ``GridSearchCV``.
     hypernets_ : list of torch.nn.Module
-        The trained hypernet of each fold.
+        The trained hypernet of each fold, on the CPU (so a search fitted on
+        a GPU unpickles anywhere).
     search_time_ : float
         Seconds spent in hyper-training (all folds together).
 
@@ -255,7 +256,7 @@ n_splits_, refit_time_, multimetric_
         splits = list(cv.split(X, y, **routed.splitter.split))
 
         with _seeded_torch(builder.net.device, self._seed()):
-            hyper, search_time = self._hypertrain(builder, X, y, splits)
+            hyper, search_time = self._hypertrain(builder, X, y, splits, routed.estimator.fit)
             fit_time = search_time / len(splits)
             candidates = self._candidate_points(hyper["result"])
             out = [
@@ -279,7 +280,7 @@ n_splits_, refit_time_, multimetric_
             "hypernet_results_": hypernet_results,
             "cv_results_": results,
             "trajectory_": self._trajectory_table(builder.space, hyper["result"]),
-            "hypernets_": [fold.hypernet for fold in hyper["folds"]],
+            "hypernets_": [fold.hypernet.cpu() for fold in hyper["folds"]],
             "search_time_": search_time,
             "n_splits_": len(splits),
             "multimetric_": multimetric,
@@ -313,11 +314,15 @@ n_splits_, refit_time_, multimetric_
     def _seed(self):
         return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
 
-    def _hypertrain(self, builder, X, y, splits):
+    def _hypertrain(self, builder, X, y, splits, fit_params):
         net = builder.net
         start = builder.space.start_unit(self.estimator.get_params())
+        if self.verbose > 0:
+            print(f"Hyper-training {len(splits)} folds for {net.max_epochs} epochs over "
+                  f"{len(builder.space)} hyperparameters ({', '.join(builder.space.keys)})")
         built = [
-            builder.build(X, y, train, test, start, check=(k == 0))
+            builder.build(X, y, train, test, start, check=(k == 0),
+                          fit_params=_check_method_params(X, fit_params, indices=train))
             for k, (train, test) in enumerate(splits)
         ]
         folds = [fold for fold, _ in built]

@@ -41,6 +41,8 @@ class Fold:
     penalty : callable
         ``penalty(values, weights) -> tensor or 0``, added to the training loss.
     X_train, y_train, X_val, y_val : tensors (or dicts of tensors for X)
+    forward_kwargs : dict
+        Extra keyword arguments of every forward (skorch passes fit params so).
     """
 
     hypernet: torch.nn.Module
@@ -53,6 +55,7 @@ class Fold:
     y_train: Any
     X_val: Any
     y_val: Any
+    forward_kwargs: dict = field(default_factory=dict)
 
     @property
     def n_train(self):
@@ -96,11 +99,16 @@ def take(X, idx):
     return X[idx]
 
 
-def run_module(module, weights, X):
-    """Forward ``X`` through ``module`` with the parameters ``weights``."""
+def run_module(module, weights, X, kwargs=None):
+    """Forward ``X`` through ``module`` with the parameters ``weights``.
+
+    As in skorch's ``infer``, a dict ``X`` is passed as keyword arguments and
+    ``kwargs`` (the fit params) are added to every call.
+    """
+    kwargs = kwargs or {}
     if isinstance(X, dict):
-        return functional_call(module, weights, (), X)
-    return functional_call(module, weights, (X,))
+        return functional_call(module, weights, (), {**X, **kwargs})
+    return functional_call(module, weights, (X,), kwargs)
 
 
 def validation_loss(fold, t, max_rows=None, generator=None, chunk=4096):
@@ -120,7 +128,7 @@ def validation_loss(fold, t, max_rows=None, generator=None, chunk=4096):
     for start in range(0, len(idx), chunk):
         rows = idx[start : start + chunk]
         X = take(fold.X_val, rows)
-        out = run_module(fold.module, weights, X)
+        out = run_module(fold.module, weights, X, fold.forward_kwargs)
         total = total + fold.loss(out, fold.y_val[rows], X, False) * len(rows)
     fold.module.train()
     return total / len(idx)
@@ -192,7 +200,7 @@ class HyperTrainer:
             fold.set_train(values)
             weights = fold.hypernet(t)
             X = take(fold.X_train, rows)
-            out = run_module(fold.module, weights, X)
+            out = run_module(fold.module, weights, X, fold.forward_kwargs)
             loss = fold.loss(out, fold.y_train[rows], X, True)
             total = total + loss + fold.penalty(values, weights)
         if not torch.isfinite(total):
