@@ -170,7 +170,7 @@ class FoldBuilder:
         data = [to_tensors(a, device) for a in (X_train, y_train, X_test, y_test)]
         targets = [resolve_target(key, net) for key in self.keys]
         if check:
-            self._check_targets(net, targets, data[0])
+            self._check_targets(net, targets, data[0], net_params)
         fold = self._fold(net, targets, t_center, *data)
         fold.forward_kwargs = net_params
         scorer_est = Pipeline(steps + [(self.step_name, net)]) if steps else net
@@ -185,7 +185,7 @@ class FoldBuilder:
         others = {k: v for k, v in fit_params.items() if not k.startswith(prefix)}
         return net_params, others
 
-    def _check_targets(self, net, targets, X_train):
+    def _check_targets(self, net, targets, X_train, forward_kwargs):
         rows = take(X_train, slice(0, 16))
         weights = dict(net.module_.named_parameters())
 
@@ -193,7 +193,7 @@ class FoldBuilder:
             torch.manual_seed(0)
             net.module_.train()
             with torch.no_grad():
-                out = run_module(net.module_, weights, rows)
+                out = run_module(net.module_, weights, rows, forward_kwargs)
             return out[0] if isinstance(out, tuple) else out
 
         for target, dim in zip(targets, self.space.dimensions):

@@ -231,8 +231,10 @@ n_splits_, refit_time_, multimetric_
 
         Parameters
         ----------
-        X : array-like, tensor, DataFrame or dict of arrays
-            Training data, in any in-memory form the net accepts.
+        X : array-like, tensor, DataFrame or skorch SliceDict
+            Training data, in any in-memory form the net accepts (a
+            DataFrame's columns and a SliceDict's keys reach ``forward`` as
+            keyword arguments, as in skorch).
         y : array-like
             Targets, as the net expects them.
         **params : dict
@@ -254,6 +256,16 @@ n_splits_, refit_time_, multimetric_
         routed = self._get_routed_params_for_fit(params)
         cv = check_cv(self.cv, y, classifier=is_classifier(self.estimator))
         splits = list(cv.split(X, y, **routed.splitter.split))
+        n_splits = cv.get_n_splits(X, y, **routed.splitter.split)
+        if not splits:
+            raise ValueError(
+                "No fits were performed. Was the CV iterator empty? Were there no candidates?"
+            )
+        if len(splits) != n_splits:
+            raise ValueError(
+                "cv.split and cv.get_n_splits return inconsistent results. "
+                f"Expected {n_splits} splits, got {len(splits)}"
+            )
 
         with _seeded_torch(builder.net.device, self._seed()):
             hyper, search_time = self._hypertrain(builder, X, y, splits, routed.estimator.fit)
