@@ -11,8 +11,9 @@ from typing import Callable
 
 import numpy as np
 import torch
-from sklearn.datasets import load_digits
+from sklearn.datasets import load_breast_cancer, load_digits
 from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import StandardScaler
 from skorch import NeuralNetClassifier
 from torch import nn
 
@@ -66,4 +67,32 @@ DIGITS = Workload(
     },
 )
 
-WORKLOADS = {w.name: w for w in (DIGITS,)}
+def breast_cancer_data(seed=0):
+    X, y = load_breast_cancer(return_X_y=True)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=0.25, random_state=seed, stratify=y
+    )
+    scaler = StandardScaler().fit(X_train)
+    return (scaler.transform(X_train).astype(np.float32),
+            scaler.transform(X_test).astype(np.float32), y_train, y_test)
+
+
+def breast_cancer_net(**overrides):
+    params = dict(
+        module__n_in=30, module__n_hidden=128, module__n_out=2,
+        max_epochs=40, batch_size=64, lr=1e-3, optimizer=torch.optim.Adam,
+        train_split=None, verbose=0,
+    )
+    params.update(overrides)
+    return NeuralNetClassifier(MLPClassifierModule, **params)
+
+
+BREAST_CANCER = Workload(
+    name="breast_cancer",
+    data=breast_cancer_data,
+    make_net=breast_cancer_net,
+    bounds=DIGITS.bounds,
+    grid=DIGITS.grid,
+)
+
+WORKLOADS = {w.name: w for w in (DIGITS, BREAST_CANCER)}

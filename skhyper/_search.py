@@ -45,7 +45,14 @@ _FITTED = (
 
 @contextlib.contextmanager
 def _seeded_torch(device, seed):
-    """Seed torch for the search, and give the caller's RNG state back afterwards."""
+    """Seed torch inside the block and give the caller's RNG state back afterwards.
+
+    With ``seed=None`` the block uses (and advances) the caller's RNG, as
+    GridSearchCV's fits do.
+    """
+    if seed is None:
+        yield
+        return
     device = torch.device(device)
     if device.type == "cuda":
         index = device.index if device.index is not None else torch.cuda.current_device()
@@ -55,6 +62,12 @@ def _seeded_torch(device, seed):
     with fork:
         torch.manual_seed(seed)
         yield
+
+
+def _seeded_fit_and_score(seed, device, *args, **kwargs):
+    """sklearn's ``_fit_and_score`` with torch seeded (``seed=None``: as it is)."""
+    with _seeded_torch(device, seed):
+        return _fit_and_score(*args, **kwargs)
 
 
 class HypernetSearchCV(BaseSearchCV):
@@ -87,7 +100,10 @@ return_train_score
         ``error_score`` applies to scoring and verification fits; a
         hyper-training that diverges always raises.
     random_state : int, RandomState instance or None, default=None
-        Seeds the nets' initialization and the search.
+        Seeds the nets' initialization and the search; when not None, also
+        the refit and the verification fits, so ``fit`` is idempotent. torch's
+        global RNG is left as it was, except that with ``None`` the refit and
+        verification fits draw from it, as GridSearchCV's fits do.
     hypernet : {"structured", "linear", "mlp"}, default="structured"
         The best-response model: structured per-unit scaling (about 2x the
         net's parameters), linear in the hyperparameters, or a small MLP.
@@ -267,7 +283,12 @@ n_splits_, refit_time_, multimetric_
                 f"Expected {n_splits} splits, got {len(splits)}"
             )
 
-        with _seeded_torch(builder.net.device, self._seed()):
+        seed = self._seed()
+        # With a fixed random_state the refit and the verification fits are seeded
+        # too (fit is then idempotent); else they draw from the caller's torch RNG.
+        fixed = self.random_state is not None
+        device = builder.net.device
+        with _seeded_torch(device, seed):
             hyper, search_time = self._hypertrain(builder, X, y, splits, routed.estimator.fit)
             fit_time = search_time / len(splits)
             candidates = self._candidate_points(hyper["result"])
@@ -286,7 +307,8 @@ n_splits_, refit_time_, multimetric_
             self._check_refit_for_multimetric(out[0]["test_scores"])
             refit_metric = self.refit
         if self.verify:
-            results = self._verify(hypernet_results, refit_metric, X, y, splits, scorers, routed)
+            results = self._verify(hypernet_results, refit_metric, X, y, splits, scorers, routed,
+                                   seed + 1 if fixed else None, device)
 
         fitted = {
             "hypernet_results_": hypernet_results,
@@ -305,7 +327,8 @@ n_splits_, refit_time_, multimetric_
             if not callable(self.refit):
                 fitted["best_score_"] = results[f"mean_test_{refit_metric}"][best_index]
         if self.refit:
-            fitted.update(self._refit(fitted["best_params_"], X, y, routed))
+            with _seeded_torch(device, seed + 2 if fixed else None):
+                fitted.update(self._refit(fitted["best_params_"], X, y, routed))
         self.__dict__.update(fitted)
         if self.verbose > 0:
             self._print_summary()
@@ -319,6 +342,12 @@ n_splits_, refit_time_, multimetric_
             )
         if _num_samples(X) == 0:
             raise ValueError("Found an empty X (0 samples); HypernetSearchCV needs data.")
+        shape = getattr(X, "shape", ())
+        if len(shape) == 2 and shape[1] == 0:
+            raise ValueError(
+                f"Found array with 0 feature(s) (shape={tuple(shape)}) while a minimum of 1 "
+                "is required by HypernetSearchCV."
+            )
         if builder.prefix is None:
             check_finite(X, "X")  # a Pipeline may impute: its output is checked per fold
         check_finite(y, "y")
@@ -402,24 +431,28 @@ n_splits_, refit_time_, multimetric_
             )
         return record
 
-    def _verify(self, results, refit_metric, X, y, splits, scorers, routed):
-        """Real fits, on every fold, of the ``verify`` best hypernet-scored rows."""
+    def _verify(self, results, refit_metric, X, y, splits, scorers, routed, seed, device):
+        """Real fits, on every fold, of the ``verify`` best hypernet-scored rows.
+
+        With a ``seed``, each fit is seeded on its own (reproducible whichever
+        worker runs it); else the fits draw from the caller's torch RNG in turn.
+        """
         metric = refit_metric if f"rank_test_{refit_metric}" in results else next(
             key[len("rank_test_"):] for key in results if key.startswith("rank_test_")
         )
         order = np.argsort(results[f"rank_test_{metric}"], kind="stable")[: self.verify]
         candidate_params = [results["params"][i] for i in order]
         parallel = Parallel(n_jobs=self.n_jobs, pre_dispatch=self.pre_dispatch)
+        tasks = [(params, split) for params in candidate_params for split in splits]
         out = parallel(
-            delayed(_fit_and_score)(
-                clone(self.estimator), X, y, train=train, test=test, parameters=params,
+            delayed(_seeded_fit_and_score)(
+                None if seed is None else seed + i, device, clone(self.estimator), X, y, train=train, test=test, parameters=params,
                 scorer=scorers, fit_params=routed.estimator.fit,
                 score_params=routed.scorer.score, return_train_score=self.return_train_score,
                 return_n_test_samples=True, return_times=True, return_parameters=False,
                 error_score=self.error_score, verbose=self.verbose,
             )
-            for params in candidate_params
-            for train, test in splits
+            for i, (params, (train, test)) in enumerate(tasks)
         )
         _warn_or_raise_about_fit_failures(out, self.error_score)
         if callable(self.scoring):
