@@ -95,4 +95,28 @@ BREAST_CANCER = Workload(
     grid=DIGITS.grid,
 )
 
-WORKLOADS = {w.name: w for w in (DIGITS, BREAST_CANCER)}
+def small_digits_data(seed=0):
+    """300 training rows of load_digits: a wide net overfits them."""
+    X_train, X_test, y_train, y_test = digits_data(seed)
+    return X_train[:300], X_test, y_train[:300], y_test
+
+
+def small_digits_net(**overrides):
+    params = dict(
+        module__n_in=64, module__n_hidden=512, module__n_out=10,
+        max_epochs=150, batch_size=32, lr=1e-3, optimizer=torch.optim.Adam,
+        train_split=None, verbose=0,
+    )
+    params.update(overrides)
+    return NeuralNetClassifier(MLPClassifierModule, **params)
+
+
+SMALL_DIGITS = Workload(
+    name="small_digits",
+    data=small_digits_data,
+    make_net=small_digits_net,
+    bounds=DIGITS.bounds,
+    grid=DIGITS.grid,
+)
+
+WORKLOADS = {w.name: w for w in (DIGITS, BREAST_CANCER, SMALL_DIGITS)}
