@@ -459,3 +459,31 @@ def test_verbose_zero_is_silent(cls, capsys):
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err == ""
+
+
+# -- 10. Pipeline preprocessing never sees a fold's validation rows -----------------
+class RecordingScaler(StandardScaler):
+    """A StandardScaler that records the first column of every X it is fitted on."""
+
+    fitted_on = []
+
+    def fit(self, X, y=None, sample_weight=None):
+        RecordingScaler.fitted_on.append(np.asarray(X)[:, 0].copy())
+        return super().fit(X, y, sample_weight=sample_weight)
+
+
+@pytest.mark.parametrize("cls", SEARCHERS, ids=IDS)
+def test_pipeline_preprocessing_fitted_on_training_rows_only(cls):
+    X, y = classification_data()
+    cv = KFold(3, shuffle=True, random_state=0)
+    RecordingScaler.fitted_on = []
+    pipe = make_pipeline(RecordingScaler(), make_classifier(max_epochs=2))
+    make_search(cls, pipe, key=f"neuralnetclassifier__{KEY}", cv=cv).fit(X, y)
+    splits = list(cv.split(X))
+    fold_fits = RecordingScaler.fitted_on[:-1]  # the last fit is the refit on all rows
+    assert fold_fits, "the scaler was never fitted per fold"
+    for first_column in fold_fits:
+        matches = [k for k, (train, _) in enumerate(splits)
+                   if np.array_equal(np.sort(first_column), np.sort(X[train, 0]))]
+        assert matches, "a fold's scaler saw rows outside that fold's training part"
+    np.testing.assert_array_equal(RecordingScaler.fitted_on[-1], X[:, 0])
