@@ -9,6 +9,7 @@ weights copied in, is also what the user's scorers see.
 
 from __future__ import annotations
 
+import inspect
 import numbers
 
 import numpy as np
@@ -113,6 +114,10 @@ def optimizer_factory(net):
     kwargs = dict(net.get_params_for("optimizer"))
     kwargs.setdefault("lr", net.lr)
     kwargs["weight_decay"] = 0.0
+    if "foreach" in inspect.signature(net.optimizer).parameters:
+        # one multi-tensor update for the many small hypernet tensors of all folds
+        # (torch picks it by default on CUDA only; on the CPU it halves the step time)
+        kwargs.setdefault("foreach", True)
 
     def make(params):
         return net.optimizer(params, **kwargs)

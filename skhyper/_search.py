@@ -270,19 +270,7 @@ n_splits_, refit_time_, multimetric_
         self._check_data(X, y, builder)
         params = _check_method_params(X, params=params)
         routed = self._get_routed_params_for_fit(params)
-        cv = check_cv(self.cv, y, classifier=is_classifier(self.estimator))
-        splits = list(cv.split(X, y, **routed.splitter.split))
-        n_splits = cv.get_n_splits(X, y, **routed.splitter.split)
-        if not splits:
-            raise ValueError(
-                "No fits were performed. Was the CV iterator empty? Were there no candidates?"
-            )
-        if len(splits) != n_splits:
-            raise ValueError(
-                "cv.split and cv.get_n_splits return inconsistent results. "
-                f"Expected {n_splits} splits, got {len(splits)}"
-            )
-
+        splits = self._splits(X, y, routed.splitter.split)
         seed = self._seed()
         # With a fixed random_state the refit and the verification fits are seeded
         # too (fit is then idempotent); else they draw from the caller's torch RNG.
@@ -321,11 +309,7 @@ n_splits_, refit_time_, multimetric_
             "scorer_": scorers._scorers if hasattr(scorers, "_scorers") else scorers,
         }
         if self.refit or not multimetric:
-            best_index = self._select_best_index(self.refit, refit_metric, results)
-            fitted["best_index_"] = best_index
-            fitted["best_params_"] = results["params"][best_index]
-            if not callable(self.refit):
-                fitted["best_score_"] = results[f"mean_test_{refit_metric}"][best_index]
+            fitted.update(self._best(results, refit_metric))
         if self.refit:
             with _seeded_torch(device, seed + 2 if fixed else None):
                 fitted.update(self._refit(fitted["best_params_"], X, y, routed))
@@ -333,6 +317,30 @@ n_splits_, refit_time_, multimetric_
         if self.verbose > 0:
             self._print_summary()
         return self
+
+    def _splits(self, X, y, split_params):
+        """The CV splits, checked as GridSearchCV checks them."""
+        cv = check_cv(self.cv, y, classifier=is_classifier(self.estimator))
+        splits = list(cv.split(X, y, **split_params))
+        n_splits = cv.get_n_splits(X, y, **split_params)
+        if not splits:
+            raise ValueError(
+                "No fits were performed. Was the CV iterator empty? Were there no candidates?"
+            )
+        if len(splits) != n_splits:
+            raise ValueError(
+                "cv.split and cv.get_n_splits return inconsistent results. "
+                f"Expected {n_splits} splits, got {len(splits)}"
+            )
+        return splits
+
+    def _best(self, results, refit_metric):
+        """``best_index_``, ``best_params_`` and (unless refit is callable) ``best_score_``."""
+        best_index = self._select_best_index(self.refit, refit_metric, results)
+        best = {"best_index_": best_index, "best_params_": results["params"][best_index]}
+        if not callable(self.refit):
+            best["best_score_"] = results[f"mean_test_{refit_metric}"][best_index]
+        return best
 
     def _check_data(self, X, y, builder):
         if y is None:
