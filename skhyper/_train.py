@@ -171,6 +171,7 @@ class HyperTrainer:
         self.on_epoch_end = on_epoch_end
         self.trajectory = {"epoch": [], "step": [], "phase": [], "t": [], "val_loss": []}
         self.train_losses = []
+        self.global_step = 0
 
     # -- sampling ---------------------------------------------------------
     def _u_limit(self):
@@ -249,8 +250,8 @@ class HyperTrainer:
             fold.hypernet.recenter(t_hat)
 
     def _scan_box(self, u_hat):
-        """Pick the start of the local phase: the predicted CV loss's argmin
-        over a coarse cover of the box and the current point."""
+        """Move ``u_hat`` to the start of the local phase: the argmin of the
+        predicted CV loss over a coarse cover of the box and the current point."""
         cover = self.space.grid_unit(max_points=64, random_state=0)
         current = torch.sigmoid(u_hat.detach()).cpu().numpy()[None, :]
         points = np.concatenate([current, cover])
@@ -259,17 +260,10 @@ class HyperTrainer:
         with torch.no_grad():
             for p in points:
                 t = torch.as_tensor(p, dtype=u_hat.dtype, device=u_hat.device)
-                losses.append(
-                    float(
-                        sum(
-                            validation_loss(f, t, self.config.max_eval_rows, gen)
-                            for f in self.folds
-                        )
-                    )
-                    / len(self.folds)
-                )
-        best = points[int(np.nanargmin(losses))]
-        with torch.no_grad():
+                fold_losses = [validation_loss(f, t, self.config.max_eval_rows, gen)
+                               for f in self.folds]
+                losses.append(float(sum(fold_losses)) / len(self.folds))
+            best = points[int(np.nanargmin(losses))]
             u_hat.copy_(torch.logit(torch.as_tensor(best, dtype=u_hat.dtype)))
         return {"t": points, "val_loss": np.array(losses)}
 
@@ -287,10 +281,8 @@ class HyperTrainer:
         ref = next(self.folds[0].hypernet.parameters())
         u_hat = torch.logit(torch.as_tensor(t_start, dtype=ref.dtype, device=ref.device))
         u_hat = u_hat.clone().requires_grad_(True)
+        optimizer = cfg.make_optimizer([p for f in self.folds for p in f.hypernet.parameters()])
         hyper_optimizer = torch.optim.Adam([u_hat], lr=cfg.hyper_lr)
-        params = [p for f in self.folds for p in f.hypernet.parameters()]
-        optimizer = cfg.make_optimizer(params)
-        result = LoopResult(t_hat=None)
         global_warmup = cfg.warmup_epochs > 0 and cfg.warmup_sampling == "global"
         if global_warmup:  # a model of the whole box is centred in the box
             for fold in self.folds:
@@ -298,40 +290,47 @@ class HyperTrainer:
         else:
             self._recenter(u_hat)
         self._record(0, 0, "start", u_hat, float("nan"))
-        global_step = 0
+        result = LoopResult(t_hat=None)
         for epoch in range(cfg.n_epochs):
             warm = epoch < cfg.warmup_epochs
-            if epoch == cfg.warmup_epochs and epoch > 0 and cfg.warmup_sampling == "global":
+            if global_warmup and epoch == cfg.warmup_epochs:
                 result.warmup_scan = self._scan_box(u_hat)
-                hyper_optimizer = torch.optim.Adam([u_hat], lr=cfg.hyper_lr)
+                hyper_optimizer = torch.optim.Adam([u_hat], lr=cfg.hyper_lr)  # fresh moments
                 self._recenter(u_hat)
-                self._record(epoch, global_step, "scan", u_hat, float(np.min(result.warmup_scan["val_loss"])))
-            perms = [torch.randperm(f.n_train, device=f.y_train.device) for f in self.folds]
-            n_steps = max(math.ceil(f.n_train / cfg.batch_size) for f in self.folds)
-            hyper_at = set() if warm else _spread(n_steps, cfg.hyper_steps_per_epoch)
-            losses, val_losses = [], []
-            for fold in self.folds:
-                fold.module.train()
-            for step in range(n_steps):
-                global_step += 1
-                losses.append(
-                    self._train_step(step, perms, u_hat, warm and cfg.warmup_sampling == "global", optimizer, epoch)
-                )
-                if step in hyper_at:
-                    val_losses.append(self._hyper_step(u_hat, hyper_optimizer))
-                    self._record(epoch, global_step, "local", u_hat, val_losses[-1])
-            self._check_finite_weights(epoch, u_hat)
-            self.train_losses.append(float(np.mean(losses)))
+                scanned = float(np.min(result.warmup_scan["val_loss"]))
+                self._record(epoch, self.global_step, "scan", u_hat, scanned)
+            val_losses = self._run_epoch(
+                epoch, u_hat, optimizer, hyper_optimizer,
+                sample_globally=warm and global_warmup, hyper_steps=not warm,
+            )
+            t_hat = torch.sigmoid(u_hat.detach()).cpu().numpy().copy()
             if not warm:
-                result.epoch_points.append((epoch, torch.sigmoid(u_hat.detach()).cpu().numpy().copy()))
+                result.epoch_points.append((epoch, t_hat))
             if self.on_epoch_end is not None:
-                self.on_epoch_end(
-                    epoch, torch.sigmoid(u_hat.detach()).cpu().numpy(),
-                    self.train_losses[-1], float(np.mean(val_losses)) if val_losses else float("nan"),
-                )
+                val_loss = float(np.mean(val_losses)) if val_losses else float("nan")
+                self.on_epoch_end(epoch, t_hat, self.train_losses[-1], val_loss)
         result.t_hat = torch.sigmoid(u_hat.detach()).cpu().numpy()
         result.trajectory = self.trajectory
         return result
+
+    def _run_epoch(self, epoch, u_hat, optimizer, hyper_optimizer, sample_globally, hyper_steps):
+        """One pass over every fold's training part; returns the hyper steps' losses."""
+        bs = self.config.batch_size
+        perms = [torch.randperm(f.n_train, device=f.y_train.device) for f in self.folds]
+        n_steps = max(math.ceil(f.n_train / bs) for f in self.folds)
+        hyper_at = _spread(n_steps, self.config.hyper_steps_per_epoch) if hyper_steps else set()
+        for fold in self.folds:
+            fold.module.train()
+        losses, val_losses = [], []
+        for step in range(n_steps):
+            self.global_step += 1
+            losses.append(self._train_step(step, perms, u_hat, sample_globally, optimizer, epoch))
+            if step in hyper_at:
+                val_losses.append(self._hyper_step(u_hat, hyper_optimizer))
+                self._record(epoch, self.global_step, "local", u_hat, val_losses[-1])
+        self._check_finite_weights(epoch, u_hat)
+        self.train_losses.append(float(np.mean(losses)))
+        return val_losses
 
 
 def _reflect(t):
