@@ -85,6 +85,10 @@ class StructuredHypernet(_CenteredHypernet):
             for p in params.values()
         )
 
+    def response_parameters(self):
+        """The parameters that make the weights depend on the hyperparameters."""
+        return list(self.mixing)
+
     def _delta(self, i, shift):
         response = self.response[i]
         return _rows(self.mixing[i] @ shift, response) * response
@@ -103,6 +107,10 @@ class LinearHypernet(_CenteredHypernet):
             nn.Parameter(torch.zeros((n_hyper,) + tuple(p.shape), dtype=p.dtype, device=p.device))
             for p in params.values()
         )
+
+    def response_parameters(self):
+        """The parameters that make the weights depend on the hyperparameters."""
+        return list(self.directions)
 
     def _delta(self, i, shift):
         return torch.tensordot(shift, self.directions[i], dims=1)
@@ -130,6 +138,10 @@ class MLPHypernet(nn.Module):
         flat = self.base + self.out(torch.tanh(self.hidden(2 * t - 1)))
         chunks = torch.split(flat, [s.numel() for s in self.shapes])
         return {n: c.reshape(s) for n, c, s in zip(self.names, chunks, self.shapes)}
+
+    def response_parameters(self):
+        """The parameters that make the weights depend on the hyperparameters."""
+        return [*self.hidden.parameters(), *self.out.parameters()]
 
     def recenter(self, t):
         """No-op: the MLP reads absolute coordinates."""

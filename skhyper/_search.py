@@ -32,6 +32,7 @@ from tqdm.auto import tqdm
 
 from ._folds import FoldBuilder, batch_size_of, check_finite, load_weights, optimizer_factory
 from ._hypernet import HYPERNETS
+from ._landscape import predicted_loss, virtual_grid_search
 from ._space import parse_bounds
 from ._train import HyperTrainer, LoopConfig
 from .exceptions import SkhyperWarning
@@ -40,6 +41,7 @@ _FITTED = (
     "cv_results_", "hypernet_results_", "trajectory_", "best_index_", "best_params_",
     "best_score_", "best_estimator_", "refit_time_", "scorer_", "n_splits_",
     "multimetric_", "feature_names_in_", "hypernets_", "search_time_",
+    "fold_estimators_", "split_indices_",
 )
 
 
@@ -68,6 +70,38 @@ def _seeded_fit_and_score(seed, device, *args, **kwargs):
     """sklearn's ``_fit_and_score`` with torch seeded (``seed=None``: as it is)."""
     with _seeded_torch(device, seed):
         return _fit_and_score(*args, **kwargs)
+
+
+def score_at(hypernet, estimator, t, X, y, split, scorers, score_params, fit_time,
+             error_score, return_train_score):
+    """Score the hypernet's weights at unit coordinates ``t`` on one split.
+
+    The weights are copied into the fold's ``estimator`` (its net, or the last
+    step of its fitted Pipeline) and the scorers applied as sklearn's
+    ``_fit_and_score`` would; returns its record.
+    """
+    train, test = split
+    ref = next(hypernet.parameters())
+    with torch.no_grad():
+        weights = hypernet(torch.as_tensor(t, dtype=ref.dtype, device=ref.device))
+    load_weights(estimator, weights)
+    begin = time.perf_counter()
+    record = {
+        "test_scores": _score(
+            estimator, _safe_indexing(X, test), _safe_indexing(y, test), scorers,
+            _check_method_params(X, score_params, indices=test), error_score,
+        ),
+        "n_test_samples": len(test),
+        "fit_time": fit_time,
+        "fit_error": None,
+    }
+    record["score_time"] = time.perf_counter() - begin
+    if return_train_score:
+        record["train_scores"] = _score(
+            estimator, _safe_indexing(X, train), _safe_indexing(y, train), scorers,
+            _check_method_params(X, score_params, indices=train), error_score,
+        )
+    return record
 
 
 class HypernetSearchCV(BaseSearchCV):
@@ -119,6 +153,10 @@ return_train_score
         (``logit`` of the unit coordinate).
     hyper_steps_per_epoch : int, default=4
         Hyperparameter steps per epoch after the warm-up.
+    response_lr_factor : float, default=10.0
+        Learning rate of the hypernets' response parameters (how the weights
+        move with the hyperparameters) as a multiple of the net's ``lr``; the
+        rest of the hypernets train at the net's ``lr``.
     perturb_scale : float, default=0.1
         Standard deviation, in unit coordinates (the box scaled to
         ``[0, 1]`` per hyperparameter, log-scaled where asked), of the
@@ -155,6 +193,11 @@ n_splits_, refit_time_, multimetric_
         a GPU unpickles anywhere).
     search_time_ : float
         Seconds spent in hyper-training (all folds together).
+    fold_estimators_ : list
+        Per fold, the net (or the Pipeline with its preprocessing fitted on the
+        fold's training rows) that carries the hypernet's weights when scored.
+    split_indices_ : list of (train, test) arrays
+        The CV splits used.
 
     See Also
     --------
@@ -188,6 +231,7 @@ n_splits_, refit_time_, multimetric_
         "hyper_lr": [Interval(numbers.Real, 0, None, closed="neither")],
         "hyper_steps_per_epoch": [Interval(numbers.Integral, 1, None, closed="left")],
         "perturb_scale": [Interval(numbers.Real, 0, None, closed="left")],
+        "response_lr_factor": [Interval(numbers.Real, 0, None, closed="neither")],
         "n_candidates": [Interval(numbers.Integral, 1, None, closed="left")],
         "verify": [Interval(numbers.Integral, 0, None, closed="left")],
     }
@@ -212,6 +256,7 @@ n_splits_, refit_time_, multimetric_
         hyper_lr=0.05,
         hyper_steps_per_epoch=4,
         perturb_scale=0.1,
+        response_lr_factor=10.0,
         n_candidates=10,
         verify=0,
     ):
@@ -234,8 +279,44 @@ n_splits_, refit_time_, multimetric_
         self.hyper_lr = hyper_lr
         self.hyper_steps_per_epoch = hyper_steps_per_epoch
         self.perturb_scale = perturb_scale
+        self.response_lr_factor = response_lr_factor
         self.n_candidates = n_candidates
         self.verify = verify
+
+    def predicted_loss(self, X, y, points):
+        """The hypernets' predicted validation loss at ``points``, per fold and mean.
+
+        Parameters
+        ----------
+        X, y : the data the search was fitted on.
+        points : dict of lists (a param grid) or list of dicts
+            Keys left out take ``best_params_``; e.g. ``{"module__dropout":
+            np.linspace(0, 0.8, 9)}`` is a sweep of dropout at the best decay.
+
+        Returns
+        -------
+        dict
+            ``params``, ``split{k}_loss`` and ``mean_loss`` (arrays over points).
+        """
+        return predicted_loss(self, X, y, points)
+
+    def virtual_grid_search(self, X, y, param_grid):
+        """A grid search at no training cost: ``param_grid`` scored with the
+        hypernets' weights, as a table shaped like ``GridSearchCV.cv_results_``.
+
+        Parameters
+        ----------
+        X, y : the data the search was fitted on.
+        param_grid : dict of lists or list of dicts
+            Points inside the bounds; keys left out take ``best_params_``.
+
+        Returns
+        -------
+        dict
+            Keys as in ``cv_results_`` (``params``, ``param_*``,
+            ``split{k}_test_*``, ``mean_test_*``, ``rank_test_*``...).
+        """
+        return virtual_grid_search(self, X, y, param_grid)
 
     def _run_search(self, evaluate_candidates):
         """Not used: :meth:`fit` replaces the candidate loop by hyper-training."""
@@ -303,6 +384,8 @@ n_splits_, refit_time_, multimetric_
             "cv_results_": results,
             "trajectory_": self._trajectory_table(builder.space, hyper["result"]),
             "hypernets_": [fold.hypernet.cpu() for fold in hyper["folds"]],
+            "fold_estimators_": hyper["scorer_estimators"],
+            "split_indices_": splits,
             "search_time_": search_time,
             "n_splits_": len(splits),
             "multimetric_": multimetric,
@@ -384,6 +467,7 @@ n_splits_, refit_time_, multimetric_
             hyper_lr=self.hyper_lr,
             hyper_steps_per_epoch=self.hyper_steps_per_epoch,
             perturb_scale=self.perturb_scale,
+            response_lr_factor=self.response_lr_factor,
             make_optimizer=optimizer_factory(net),
         )
         with tqdm(total=n_epochs, disable=self.verbose < 1, desc="HypernetSearchCV") as bar:
@@ -414,30 +498,10 @@ n_splits_, refit_time_, multimetric_
         return chosen
 
     def _score_point(self, hyper, t, X, y, split, k, scorers, routed, fit_time):
-        train, test = split
-        fold, estimator = hyper["folds"][k], hyper["scorer_estimators"][k]
-        ref = next(fold.hypernet.parameters())
-        with torch.no_grad():
-            weights = fold.hypernet(torch.as_tensor(t, dtype=ref.dtype, device=ref.device))
-        load_weights(estimator, weights)
-        score_params = routed.scorer.score
-        begin = time.perf_counter()
-        record = {
-            "test_scores": _score(
-                estimator, _safe_indexing(X, test), _safe_indexing(y, test), scorers,
-                _check_method_params(X, score_params, indices=test), self.error_score,
-            ),
-            "n_test_samples": len(test),
-            "fit_time": fit_time,
-            "fit_error": None,
-        }
-        record["score_time"] = time.perf_counter() - begin
-        if self.return_train_score:
-            record["train_scores"] = _score(
-                estimator, _safe_indexing(X, train), _safe_indexing(y, train), scorers,
-                _check_method_params(X, score_params, indices=train), self.error_score,
-            )
-        return record
+        return score_at(
+            hyper["folds"][k].hypernet, hyper["scorer_estimators"][k], t, X, y, split,
+            scorers, routed.scorer.score, fit_time, self.error_score, self.return_train_score,
+        )
 
     def _verify(self, results, refit_metric, X, y, splits, scorers, routed, seed, device):
         """Real fits, on every fold, of the ``verify`` best hypernet-scored rows.

@@ -78,6 +78,7 @@ class LoopConfig:
     hyper_steps_per_epoch: int
     perturb_scale: float
     make_optimizer: Callable
+    response_lr_factor: float = 10.0
     unit_margin: float = 0.01
     max_eval_rows: int = 2048
 
@@ -232,6 +233,21 @@ class HyperTrainer:
         self._recenter(u_hat)
         return loss
 
+    def _make_optimizer(self):
+        """The net's optimizer over all hypernets, the response parameters (how
+        the weights move with the hyperparameters) at ``response_lr_factor`` x lr.
+
+        The response starts at zero and must grow to order one; at the net's
+        learning rate it barely moves (see docs/design.md).
+        """
+        response = [p for f in self.folds for p in f.hypernet.response_parameters()]
+        ids = {id(p) for p in response}
+        rest = [p for f in self.folds for p in f.hypernet.parameters() if id(p) not in ids]
+        optimizer = self.config.make_optimizer(rest)
+        lr = optimizer.param_groups[0]["lr"]
+        optimizer.add_param_group({"params": response, "lr": lr * self.config.response_lr_factor})
+        return optimizer
+
     def _check_finite_weights(self, epoch, u_hat):
         finite = all(
             bool(torch.isfinite(p).all()) for f in self.folds for p in f.hypernet.parameters()
@@ -281,7 +297,7 @@ class HyperTrainer:
         ref = next(self.folds[0].hypernet.parameters())
         u_hat = torch.logit(torch.as_tensor(t_start, dtype=ref.dtype, device=ref.device))
         u_hat = u_hat.clone().requires_grad_(True)
-        optimizer = cfg.make_optimizer([p for f in self.folds for p in f.hypernet.parameters()])
+        optimizer = self._make_optimizer()
         hyper_optimizer = torch.optim.Adam([u_hat], lr=cfg.hyper_lr)
         global_warmup = cfg.warmup_epochs > 0 and cfg.warmup_sampling == "global"
         if global_warmup:  # a model of the whole box is centred in the box

@@ -1,0 +1,74 @@
+"""The landscape API: the hypernets' predictions at points the user gives."""
+
+import numpy as np
+import pytest
+from sklearn.model_selection import GridSearchCV, KFold
+
+from skhyper import HypernetSearchCV
+
+from helpers import make_classifier
+
+BOUNDS = {"optimizer__weight_decay": (1e-5, 1e-1, "log"), "module__dropout": (0.0, 0.5)}
+GRID = {"optimizer__weight_decay": [1e-4, 1e-2], "module__dropout": [0.0, 0.25, 0.5]}
+
+
+@pytest.fixture(scope="module")
+def fitted(classification_data_module):
+    X, y = classification_data_module
+    cv = KFold(3, shuffle=True, random_state=0)
+    search = HypernetSearchCV(make_classifier(), BOUNDS, cv=cv, scoring="neg_log_loss",
+                              random_state=0).fit(X, y)
+    return search, X, y
+
+
+@pytest.fixture(scope="module")
+def classification_data_module():
+    rng = np.random.RandomState(0)
+    X = rng.randn(150, 8).astype(np.float32)
+    y = (X[:, 0] + X[:, 1] > 0).astype(np.int64) + (X[:, 2] > 1).astype(np.int64)
+    return X, y
+
+
+def test_virtual_grid_search_has_grid_search_keys(fitted):
+    search, X, y = fitted
+    virtual = search.virtual_grid_search(X, y, GRID)
+    real = GridSearchCV(make_classifier(max_epochs=1), GRID, cv=3, scoring="neg_log_loss").fit(X, y)
+    assert set(virtual) == set(real.cv_results_)
+    assert [sorted(p.items()) for p in virtual["params"]] == [
+        sorted(p.items()) for p in real.cv_results_["params"]]
+
+
+def test_virtual_grid_reproduces_the_rows_of_the_search(fitted):
+    """Scoring the visited points again gives the rows of cv_results_."""
+    search, X, y = fitted
+    virtual = search.virtual_grid_search(X, y, search.cv_results_["params"])
+    for k in range(3):
+        np.testing.assert_allclose(virtual[f"split{k}_test_score"],
+                                   search.cv_results_[f"split{k}_test_score"], rtol=1e-6)
+
+
+def test_predicted_loss_is_the_criterion_the_scorer_sees(fitted):
+    """The net's NLL criterion (skorch get_loss) and sklearn's log_loss scorer are two
+    computations of the same number at the same weights."""
+    search, X, y = fitted
+    table = search.predicted_loss(X, y, [search.best_params_])
+    for k in range(3):
+        assert table[f"split{k}_loss"][0] == pytest.approx(
+            -search.cv_results_[f"split{k}_test_score"][search.best_index_], rel=1e-3)
+    assert table["mean_loss"][0] == pytest.approx(-search.best_score_, rel=1e-3)
+
+
+def test_sweep_of_one_hyperparameter_fixes_the_others_at_the_best(fitted):
+    search, X, y = fitted
+    table = search.predicted_loss(X, y, {"module__dropout": np.linspace(0, 0.5, 4)})
+    assert len(table["mean_loss"]) == 4
+    decays = {p["optimizer__weight_decay"] for p in table["params"]}
+    assert decays == {search.best_params_["optimizer__weight_decay"]}
+
+
+def test_points_outside_the_bounds_or_keys_are_refused(fitted):
+    search, X, y = fitted
+    with pytest.raises(ValueError, match=r"module__dropout=0.9 lies outside"):
+        search.predicted_loss(X, y, [{"module__dropout": 0.9}])
+    with pytest.raises(ValueError, match=r"\['lr'\] are not keys of param_bounds"):
+        search.virtual_grid_search(X, y, {"lr": [0.1]})
