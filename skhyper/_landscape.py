@@ -40,7 +40,10 @@ def landscape_points(search, points):
             )
         values = {**default, **{k: float(v) for k, v in point.items()}}
         for dim in space.dimensions:
-            if not dim.low <= values[dim.key] <= dim.high:
+            value = values[dim.key]
+            if np.isclose(value, dim.low, rtol=1e-9) or np.isclose(value, dim.high, rtol=1e-9):
+                values[dim.key] = value = min(max(value, dim.low), dim.high)  # rounding only
+            if not dim.low <= value <= dim.high:
                 raise ValueError(
                     f"{dim.key}={values[dim.key]!r} lies outside the searched bounds "
                     f"({dim.low!r}, {dim.high!r}); the hypernets know nothing there."

@@ -1,0 +1,73 @@
+"""Real CV log-loss at the point HypernetSearchCV finds, for a variant of its settings.
+
+Used for the measurements in docs/design.md: run the search with the given
+keyword arguments on a workload and seeds, then refit the found point on the
+same folds for real (3 plain fits) and report its real CV log-loss and the
+refit model's test log-loss.
+
+Usage::
+
+    python benchmarks/search_variants.py --workload small_digits --seeds 0 1
+    python benchmarks/search_variants.py --workload digits hyper_lr=0.15 warmup_fraction=0.5
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.metrics import log_loss
+from sklearn.model_selection import StratifiedKFold, cross_val_score
+
+sys.path.insert(0, str(Path(__file__).parent))
+from workloads import WORKLOADS  # noqa: E402
+
+from skhyper import HypernetSearchCV  # noqa: E402
+
+
+def parse_value(text):
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    return text
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workload", choices=sorted(WORKLOADS), default="digits")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("settings", nargs="*", help="HypernetSearchCV keyword=value pairs")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)
+    workload = WORKLOADS[args.workload]
+    settings = {k: parse_value(v) for k, v in (s.split("=", 1) for s in args.settings)}
+    rows = []
+    for seed in args.seeds:
+        X_train, X_test, y_train, y_test = workload.data(seed)
+        cv = StratifiedKFold(3, shuffle=True, random_state=seed)
+        begin = time.perf_counter()
+        search = HypernetSearchCV(workload.make_net(), workload.bounds, cv=cv,
+                                  scoring="neg_log_loss", random_state=seed, **settings)
+        search.fit(X_train, y_train)
+        seconds = time.perf_counter() - begin
+        torch.manual_seed(seed)
+        real = -cross_val_score(workload.make_net(**search.best_params_), X_train, y_train,
+                                cv=cv, scoring="neg_log_loss").mean()
+        test = log_loss(y_test, search.predict_proba(X_test))
+        rows.append((real, test))
+        found = ", ".join(f"{k.split('__')[-1]}={v:.3g}" for k, v in search.best_params_.items())
+        print(f"{workload.name} seed {seed}: {found}; search's CV log-loss "
+              f"{-search.best_score_:.4f}, real CV log-loss {real:.4f}, test log-loss "
+              f"{test:.4f} ({seconds:.1f}s)", flush=True)
+    real, test = np.mean(rows, axis=0)
+    print(f"settings {settings}: mean real CV log-loss {real:.4f}, mean test log-loss {test:.4f}")
+
+
+if __name__ == "__main__":
+    main()
