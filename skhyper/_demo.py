@@ -45,6 +45,9 @@ def main(argv=None):
     )
     parser.add_argument("--grid-size", type=int, default=4,
                         help="GridSearchCV points per hyperparameter (default 4)")
+    parser.add_argument("--plot", default="skhyper_landscape.png",
+                        help="where to write the landscape PNG (needs matplotlib; "
+                        "default skhyper_landscape.png, '' for none)")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     X, y = load_digits(return_X_y=True)
@@ -61,7 +64,7 @@ def main(argv=None):
     print(f"load_digits: {len(X_train)} training rows, {len(X_test)} test rows; "
           "MLP 64-128-10, Adam lr 1e-3, 40 epochs, cv=3\n")
 
-    results = []
+    results, searches = [], []
     for name, search in [
         ("HypernetSearchCV", HypernetSearchCV(make_net(), bounds, cv=cv,
                                               scoring="neg_log_loss", random_state=0)),
@@ -73,6 +76,7 @@ def main(argv=None):
         begin = time.perf_counter()
         search.fit(X_train, y_train)
         seconds = time.perf_counter() - begin
+        searches.append(search)
         proba = search.predict_proba(X_test)
         results.append((name, seconds, search.best_params_, -search.best_score_,
                         log_loss(y_test, proba), accuracy_score(y_test, proba.argmax(1))))
@@ -86,4 +90,26 @@ def main(argv=None):
     print(f"\nHypernetSearchCV took 1/{ratio:.1f} of GridSearchCV's time. Its CV log-loss "
           "is scored with hypernet weights (see docs: 'What best_score_ means');\n"
           "pass verify=1 to re-score the best point with real fits.")
+    if args.plot:
+        write_landscape(args.plot, searches[0], searches[1], X_train, y_train)
     return results
+
+
+def write_landscape(path, search, grid, X, y):
+    """The predicted landscape with the search path and the grid's real CV crosses."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        from .plot import plot_landscape
+    except ImportError:
+        print('\n(no landscape plot: install matplotlib, e.g. pip install "skhyper[plot]")')
+        return
+    ax = plot_landscape(search, X, y, grid_results=grid.cv_results_)
+    ax.set_title("HypernetSearchCV on load_digits: predicted CV log-loss")
+    ax.figure.set_size_inches(7, 5.5)
+    ax.figure.tight_layout()
+    ax.figure.savefig(path, dpi=120)
+    print(f"\nwrote {path}: the hypernets' predicted CV log-loss over weight decay x "
+          "dropout, the search path (white), best_params_ (red star) and GridSearchCV's "
+          "real CV log-loss (crosses)")
