@@ -176,8 +176,7 @@ class FoldBuilder:
         targets = [resolve_target(key, net) for key in self.keys]
         if check:
             self._check_targets(net, targets, data[0], net_params)
-        fold = self._fold(net, targets, t_center, *data)
-        fold.forward_kwargs = net_params
+        fold = self._fold(net, targets, t_center, *data, forward_kwargs=net_params)
         scorer_est = Pipeline(steps + [(self.step_name, net)]) if steps else net
         return fold, scorer_est
 
@@ -205,7 +204,7 @@ class FoldBuilder:
             target.check(net)
             target.check_effect(net, forward, dim.low, dim.high)
 
-    def _fold(self, net, targets, t_center, X_train, y_train, X_val, y_val):
+    def _fold(self, net, targets, t_center, X_train, y_train, X_val, y_val, forward_kwargs):
         params = dict(net.module_.named_parameters())
         hypernet = make_hypernet(self.hypernet, params, len(targets), t_center)
         keys = self.space.keys
@@ -231,7 +230,7 @@ class FoldBuilder:
             return net.get_loss(y_pred, y_true, X=X, training=training)
 
         return Fold(hypernet, net.module_, loss, set_train, set_eval, penalty,
-                    X_train, y_train, X_val, y_val)
+                    X_train, y_train, X_val, y_val, forward_kwargs)
 
 
 def load_weights(scoring_estimator, weights):
