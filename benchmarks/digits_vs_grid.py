@@ -33,7 +33,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 from sklearn.metrics import accuracy_score, log_loss
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
@@ -107,7 +106,7 @@ def run_seed(workload, seed, corners):
             workload.make_net(**start), workload.bounds, cv=cv, scoring="neg_log_loss",
             random_state=seed,
         )
-        search, seconds = timed(lambda: search.fit(X_train, y_train))
+        search, seconds = timed(lambda s=search: s.fit(X_train, y_train))
         torch.manual_seed(seed)
         real = real_cv_log_loss(workload, search.best_params_, data, cv)
         rows.append(evaluate(name, search, seconds, unit, data, {
@@ -122,13 +121,16 @@ def run_seed(workload, seed, corners):
 
 def markdown(rows):
     lines = [
-        "| seed | method | cost (plain fits) | time ratio vs grid | best params | CV log-loss (search's own) | real CV log-loss | test log-loss | test acc |",
+        "| seed | method | cost (plain fits) | time ratio vs grid | best params "
+        "| CV log-loss (search's own) | real CV log-loss | test log-loss | test acc |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     grid_seconds = {r["seed"]: r["seconds"] for r in rows if r["method"].startswith("Grid")}
     for r in rows:
-        params = ", ".join(f"{k.split('__')[-1]}={v:.3g}" for k, v in r.get("best_params", {}).items())
-        real = r.get("real_cv_log_loss", r.get("best_cv_log_loss") if r["method"].startswith("Grid") else None)
+        best = r.get("best_params", {})
+        params = ", ".join(f"{k.split('__')[-1]}={v:.3g}" for k, v in best.items())
+        grid_real = r.get("best_cv_log_loss") if r["method"].startswith("Grid") else None
+        real = r.get("real_cv_log_loss", grid_real)
         lines.append(
             f"| {r['seed']} | {r['method']} | {r['cost_units']:.1f} | "
             f"{r['seconds'] / grid_seconds[r['seed']]:.3f} | {params} | "

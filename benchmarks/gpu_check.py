@@ -95,7 +95,8 @@ def main(argv=None):
     print(f"HypernetSearchCV on the GPU: {seconds:.1f}s = {seconds / unit:.1f} plain fits "
           f"(search {found.search_time_:.1f}s: {rows_through / found.search_time_:,.0f} "
           f"rows/s through the hypernets; refit {found.refit_time_:.1f}s); best "
-          f"{found.best_params_}, test log-loss {log_loss(y_test, found.predict_proba(X_test)):.4f}")
+          f"{found.best_params_}, test log-loss "
+          f"{log_loss(y_test, found.predict_proba(X_test)):.4f}")
 
     small = slice(0, 4000)
     on_gpu = search("cuda", X_train[small], y_train[small], args.epochs)

@@ -6,8 +6,8 @@ skorch net, and names the hyperparameter box that all searchers explore.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import torch

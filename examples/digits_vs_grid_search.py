@@ -39,7 +39,9 @@ for name, search in searches.items():
     begin = time.perf_counter()
     search.fit(X_train, y_train)
     seconds = time.perf_counter() - begin
-    params = ", ".join(f"{k.split('__')[-1]}={float(v):.3g}" for k, v in search.best_params_.items())
+    params = ", ".join(
+        f"{k.split('__')[-1]}={float(v):.3g}" for k, v in search.best_params_.items()
+    )
     loss = log_loss(y_test, search.predict_proba(X_test))
     print(f"{name:<18} {seconds:8.1f}  {params:<48} {loss:13.4f}")
 

@@ -16,7 +16,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import check_is_fitted
 
-from ._folds import load_weights, net_keys, split_estimator, to_tensors
+from ._folds import net_keys, split_estimator, to_tensors
 from ._space import parse_bounds
 from ._targets import resolve_target
 from ._train import run_module

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import numbers
 import time
-import warnings
 
 import numpy as np
 import torch
@@ -35,7 +34,6 @@ from ._hypernet import HYPERNETS
 from ._landscape import predicted_loss, virtual_grid_search
 from ._space import parse_bounds
 from ._train import HyperTrainer, LoopConfig
-from .exceptions import SkhyperWarning
 
 _FITTED = (
     "cv_results_", "hypernet_results_", "trajectory_", "best_index_", "best_params_",
@@ -518,7 +516,8 @@ n_splits_, refit_time_, multimetric_
         tasks = [(params, split) for params in candidate_params for split in splits]
         out = parallel(
             delayed(_seeded_fit_and_score)(
-                None if seed is None else seed + i, device, clone(self.estimator), X, y, train=train, test=test, parameters=params,
+                None if seed is None else seed + i, device, clone(self.estimator), X, y,
+                train=train, test=test, parameters=params,
                 scorer=scorers, fit_params=routed.estimator.fit,
                 score_params=routed.scorer.score, return_train_score=self.return_train_score,
                 return_n_test_samples=True, return_times=True, return_parameters=False,

@@ -12,8 +12,9 @@ on the mean of the folds' validation losses, computed in eval mode at
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch

@@ -3,7 +3,6 @@
 import numpy as np
 import pytest
 import torch
-
 from helpers import make_classifier
 
 torch.set_num_threads(1)

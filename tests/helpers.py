@@ -1,6 +1,5 @@
 """Tiny skorch nets and data shared by the tests (real torch, no mocks)."""
 
-import numpy as np
 import torch
 from skorch import NeuralNetClassifier, NeuralNetRegressor
 from torch import nn

@@ -11,6 +11,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from helpers import make_classifier, make_linear_regressor
 from scipy.stats import norm
 from sklearn.exceptions import NotFittedError
 from sklearn.impute import SimpleImputer
@@ -28,8 +29,6 @@ from skhyper import (
     TrainingDivergedError,
     UnsupportedHyperparameterError,
 )
-
-from helpers import make_classifier, make_linear_regressor
 
 WD = "optimizer__weight_decay"
 GOOD = {WD: (1e-4, 1e-2, "log")}

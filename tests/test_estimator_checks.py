@@ -24,8 +24,8 @@ is kept exact.
 
 import numpy as np
 import torch
-from skorch import NeuralNetClassifier
 from sklearn.utils.estimator_checks import parametrize_with_checks
+from skorch import NeuralNetClassifier
 from torch import nn
 
 from skhyper import HypernetSearchCV

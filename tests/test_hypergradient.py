@@ -2,14 +2,13 @@
 
 import numpy as np
 import torch
+from helpers import TinyClassifier
 from sklearn.model_selection import KFold
 from skorch import NeuralNetClassifier
 
 from skhyper._folds import FoldBuilder
 from skhyper._space import parse_bounds
 from skhyper._train import hypergradient
-
-from helpers import TinyClassifier
 
 
 class Float64Classifier(TinyClassifier):

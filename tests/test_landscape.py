@@ -2,11 +2,10 @@
 
 import numpy as np
 import pytest
+from helpers import make_classifier
 from sklearn.model_selection import GridSearchCV, KFold
 
 from skhyper import HypernetSearchCV
-
-from helpers import make_classifier
 
 BOUNDS = {"optimizer__weight_decay": (1e-5, 1e-1, "log"), "module__dropout": (0.0, 0.5)}
 GRID = {"optimizer__weight_decay": [1e-4, 1e-2], "module__dropout": [0.0, 0.25, 0.5]}

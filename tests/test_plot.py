@@ -2,11 +2,10 @@
 
 import numpy as np
 import pytest
+from helpers import make_classifier
 from sklearn.model_selection import GridSearchCV, KFold
 
 from skhyper import HypernetSearchCV
-
-from helpers import make_classifier
 
 matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")

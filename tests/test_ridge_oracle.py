@@ -9,11 +9,10 @@ cross-validated optimum of ``wd`` comes from evaluating that on a fine grid.
 import numpy as np
 import pytest
 import torch
+from helpers import make_linear_regressor
 from sklearn.model_selection import KFold
 
 from skhyper import HypernetSearchCV
-
-from helpers import make_linear_regressor
 
 
 def ridge_problem(seed=0, n=90, p=30, noise=2.0):

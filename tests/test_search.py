@@ -3,14 +3,13 @@
 import numpy as np
 import pytest
 import torch
+from helpers import make_classifier
 from sklearn.model_selection import GridSearchCV, KFold
 from skorch import NeuralNetClassifier
 from torch import nn
 
 import skhyper
-from skhyper import HyperTarget, HypernetSearchCV
-
-from helpers import make_classifier
+from skhyper import HypernetSearchCV, HyperTarget
 
 BOUNDS = {"optimizer__weight_decay": (1e-5, 1e-1, "log"), "module__dropout": (0.0, 0.5)}
 

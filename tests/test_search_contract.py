@@ -11,6 +11,7 @@ import pickle
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import make_classifier, make_linear_regressor
 from sklearn.base import clone, is_classifier, is_regressor
 from sklearn.exceptions import NotFittedError
 from sklearn.metrics import accuracy_score, log_loss, r2_score
@@ -20,8 +21,6 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
 from skhyper import HypernetSearchCV
-
-from helpers import make_classifier, make_linear_regressor
 
 SEARCHERS = [GridSearchCV, HypernetSearchCV]
 KEY = "optimizer__weight_decay"
@@ -252,7 +251,8 @@ def test_scoring_none_uses_estimator_score(cls):
     for k in range(N_SPLITS):
         hits = results[f"split{k}_test_score"] * 50
         np.testing.assert_allclose(hits, np.round(hits), atol=1e-9)
-        assert np.all((0 <= results[f"split{k}_test_score"]) & (results[f"split{k}_test_score"] <= 1))
+        scores = results[f"split{k}_test_score"]
+        assert np.all((scores >= 0) & (scores <= 1))
     assert search.score(X, y) == pytest.approx(accuracy_score(y, search.predict(X)))
 
 

@@ -17,22 +17,21 @@ import pandas as pd
 import pytest
 import sklearn
 import torch
+from helpers import make_classifier
 from sklearn.metrics import accuracy_score, make_scorer
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 from sklearn.model_selection import (
     GridSearchCV,
     GroupKFold,
     KFold,
     StratifiedKFold,
 )
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 from skorch import NeuralNetClassifier
 from skorch.helper import SliceDict
 from torch import nn
 
 from skhyper import HypernetSearchCV
-
-from helpers import make_classifier
 
 SEARCHERS = [GridSearchCV, HypernetSearchCV]
 IDS = lambda c: c.__name__  # noqa: E731
