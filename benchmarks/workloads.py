@@ -46,14 +46,19 @@ def digits_data(seed=0):
     return train_test_split(X, y, test_size=0.25, random_state=seed, stratify=y)
 
 
-def digits_net(**overrides):
+def mlp_net(n_in, n_hidden, n_out, max_epochs, batch_size, **overrides):
+    """A skorch MLP classifier trained with Adam, lr 1e-3, on all rows it is given."""
     params = dict(
-        module__n_in=64, module__n_hidden=128, module__n_out=10,
-        max_epochs=40, batch_size=64, lr=1e-3, optimizer=torch.optim.Adam,
+        module__n_in=n_in, module__n_hidden=n_hidden, module__n_out=n_out,
+        max_epochs=max_epochs, batch_size=batch_size, lr=1e-3, optimizer=torch.optim.Adam,
         train_split=None, verbose=0,
     )
     params.update(overrides)
     return NeuralNetClassifier(MLPClassifierModule, **params)
+
+
+def digits_net(**overrides):
+    return mlp_net(64, 128, 10, max_epochs=40, batch_size=64, **overrides)
 
 
 DIGITS = Workload(
@@ -78,13 +83,7 @@ def breast_cancer_data(seed=0):
 
 
 def breast_cancer_net(**overrides):
-    params = dict(
-        module__n_in=30, module__n_hidden=128, module__n_out=2,
-        max_epochs=40, batch_size=64, lr=1e-3, optimizer=torch.optim.Adam,
-        train_split=None, verbose=0,
-    )
-    params.update(overrides)
-    return NeuralNetClassifier(MLPClassifierModule, **params)
+    return mlp_net(30, 128, 2, max_epochs=40, batch_size=64, **overrides)
 
 
 BREAST_CANCER = Workload(
@@ -102,13 +101,7 @@ def small_digits_data(seed=0):
 
 
 def small_digits_net(**overrides):
-    params = dict(
-        module__n_in=64, module__n_hidden=512, module__n_out=10,
-        max_epochs=150, batch_size=32, lr=1e-3, optimizer=torch.optim.Adam,
-        train_split=None, verbose=0,
-    )
-    params.update(overrides)
-    return NeuralNetClassifier(MLPClassifierModule, **params)
+    return mlp_net(64, 512, 10, max_epochs=150, batch_size=32, **overrides)
 
 
 SMALL_DIGITS = Workload(

@@ -1,5 +1,6 @@
 """Shared fixtures: seeded torch, tiny data, tiny skorch nets."""
 
+import helpers
 import numpy as np
 import pytest
 import torch
@@ -16,10 +17,7 @@ def _seed():
 
 @pytest.fixture
 def classification_data():
-    rng = np.random.RandomState(0)
-    X = rng.randn(150, 8).astype(np.float32)
-    y = (X[:, 0] + X[:, 1] > 0).astype(np.int64) + (X[:, 2] > 1).astype(np.int64)
-    return X, y
+    return helpers.classification_data()
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 """Tiny skorch nets and data shared by the tests (real torch, no mocks)."""
 
+import numpy as np
 import torch
 from skorch import NeuralNetClassifier, NeuralNetRegressor
 from torch import nn
@@ -37,3 +38,19 @@ def make_linear_regressor(n_features, **overrides):
     )
     params.update(overrides)
     return NeuralNetRegressor(nn.Linear, **params)
+
+
+def classification_data(n=150):
+    """Tiny 3-class data: two informative directions and a threshold."""
+    rng = np.random.RandomState(0)
+    X = rng.randn(n, 8).astype(np.float32)
+    y = (X[:, 0] + X[:, 1] > 0).astype(np.int64) + (X[:, 2] > 1).astype(np.int64)
+    return X, y
+
+
+def regression_data(n=150, p=5):
+    """Tiny linear regression data with noise; y of shape (n, 1)."""
+    rng = np.random.RandomState(1)
+    X = rng.randn(n, p).astype(np.float32)
+    y = (X @ rng.randn(p, 1) + 0.3 * rng.randn(n, 1)).astype(np.float32)
+    return X, y

@@ -11,7 +11,7 @@ import math
 import numpy as np
 import pytest
 import torch
-from helpers import make_classifier, make_linear_regressor
+from helpers import classification_data, make_classifier, make_linear_regressor, regression_data
 from scipy.stats import norm
 from sklearn.exceptions import NotFittedError
 from sklearn.impute import SimpleImputer
@@ -75,20 +75,6 @@ def tiny_net(module, **overrides):
 
 
 # -- data -----------------------------------------------------------------------
-def classification_data(n=150):
-    rng = np.random.RandomState(0)
-    X = rng.randn(n, 8).astype(np.float32)
-    y = (X[:, 0] + X[:, 1] > 0).astype(np.int64) + (X[:, 2] > 1).astype(np.int64)
-    return X, y
-
-
-def regression_data(n=150, p=5):
-    rng = np.random.RandomState(1)
-    X = rng.randn(n, p).astype(np.float32)
-    y = (X @ rng.randn(p, 1) + 0.3 * rng.randn(n, 1)).astype(np.float32)
-    return X, y
-
-
 X_CLF, Y_CLF = classification_data()
 
 

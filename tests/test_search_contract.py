@@ -11,7 +11,7 @@ import pickle
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import make_classifier, make_linear_regressor
+from helpers import classification_data, make_classifier, make_linear_regressor, regression_data
 from sklearn.base import clone, is_classifier, is_regressor
 from sklearn.exceptions import NotFittedError
 from sklearn.metrics import accuracy_score, log_loss, r2_score
@@ -41,20 +41,6 @@ def make_search(cls, estimator=None, key=KEY, **kwargs):
         return GridSearchCV(estimator, {key: [LOW, HIGH]}, **kwargs)
     kwargs.setdefault("random_state", 0)
     return HypernetSearchCV(estimator, {key: (LOW, HIGH, "log")}, **kwargs)
-
-
-def classification_data(n=150):
-    rng = np.random.RandomState(0)
-    X = rng.randn(n, 8).astype(np.float32)
-    y = (X[:, 0] + X[:, 1] > 0).astype(np.int64) + (X[:, 2] > 1).astype(np.int64)
-    return X, y
-
-
-def regression_data(n=150, p=5):
-    rng = np.random.RandomState(1)
-    X = rng.randn(n, p).astype(np.float32)
-    y = (X @ rng.randn(p, 1) + 0.3 * rng.randn(n, 1)).astype(np.float32)
-    return X, y
 
 
 def expected_keys(metrics=("score",), n_splits=N_SPLITS, train=False, key=KEY):

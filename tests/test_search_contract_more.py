@@ -11,6 +11,7 @@ by candidate and, within one, split by split (GridSearchCV with ``n_jobs=None``
 runs sequentially); the recording scorers below rely on that order.
 """
 
+import helpers
 import joblib
 import numpy as np
 import pandas as pd
@@ -54,10 +55,7 @@ def make_search(cls, estimator=None, key=KEY, **kwargs):
 
 
 def classification_data(n=N_ROWS):
-    rng = np.random.RandomState(0)
-    X = rng.randn(n, 8).astype(np.float32)
-    y = (X[:, 0] + X[:, 1] > 0).astype(np.int64) + (X[:, 2] > 1).astype(np.int64)
-    return X, y
+    return helpers.classification_data(n)
 
 
 def split_keys(results):
