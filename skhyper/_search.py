@@ -126,9 +126,12 @@ class HypernetSearchCV(BaseSearchCV):
         with a target registered by :func:`skhyper.register_target`.
     scoring, n_jobs, refit, cv, verbose, pre_dispatch, error_score, \
 return_train_score
-        As in ``GridSearchCV``. ``scoring`` ranks the points the search
-        visited; the differentiable objective is always the net's own
-        criterion. ``n_jobs`` parallelizes the verification fits.
+        As in ``GridSearchCV``. ``verbose=1`` shows a progress bar over the
+        epochs (current hyperparameters and losses) and a summary line;
+        ``verbose>=2`` adds each fold's training loss every epoch. ``scoring``
+        ranks the points the search visited; the differentiable objective is
+        always the net's own criterion. ``n_jobs`` parallelizes the
+        verification fits.
         ``error_score`` applies to scoring and verification fits; a
         hyper-training that diverges always raises.
     random_state : int, RandomState instance or None, default=None
@@ -477,11 +480,16 @@ n_splits_, refit_time_, multimetric_
         return hyper, search_time
 
     def _progress(self, bar, space):
-        def on_epoch_end(epoch, t_hat, train_loss, val_loss):
+        def on_epoch_end(epoch, t_hat, train_loss, val_loss, fold_losses):
             values = space.values_from_unit(t_hat)
-            bar.set_postfix({**{k: f"{v:.3g}" for k, v in values.items()},
-                             "train_loss": f"{train_loss:.4f}", "val_loss": f"{val_loss:.4f}"})
+            shown = {k: f"{v:.3g}" for k, v in values.items()}
+            bar.set_postfix({**shown, "train_loss": f"{train_loss:.4f}",
+                             "val_loss": f"{val_loss:.4f}"})
             bar.update(1)
+            if self.verbose >= 2:
+                folds = ", ".join(f"{loss:.4f}" for loss in fold_losses)
+                bar.write(f"[epoch {epoch + 1}] training loss per fold: {folds}; "
+                          f"validation loss {val_loss:.4f}; {shown}")
 
         return on_epoch_end
 

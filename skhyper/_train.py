@@ -163,7 +163,8 @@ class HyperTrainer:
     space : SearchSpace
     config : LoopConfig
     on_epoch_end : callable, optional
-        Called as ``on_epoch_end(epoch, t_hat, train_loss, val_loss)``.
+        Called as ``on_epoch_end(epoch, t_hat, train_loss, val_loss, fold_losses)``
+        (``fold_losses``: each fold's mean training loss over the epoch).
     """
 
     def __init__(self, folds, space, config, on_epoch_end=None):
@@ -173,6 +174,7 @@ class HyperTrainer:
         self.on_epoch_end = on_epoch_end
         self.trajectory = {"epoch": [], "step": [], "phase": [], "t": [], "val_loss": []}
         self.train_losses = []
+        self.fold_train_losses = []
         self.global_step = 0
 
     # -- sampling ---------------------------------------------------------
@@ -194,7 +196,7 @@ class HyperTrainer:
         bs = self.config.batch_size
         total = 0.0
         values = None
-        for fold, perm in zip(self.folds, perms):
+        for k, (fold, perm) in enumerate(zip(self.folds, perms)):
             rows = perm[step * bs : (step + 1) * bs]
             if len(rows) == 0:
                 continue
@@ -205,6 +207,7 @@ class HyperTrainer:
             X = take(fold.X_train, rows)
             out = run_module(fold.module, weights, X, fold.forward_kwargs)
             loss = fold.loss(out, fold.y_train[rows], X, True)
+            self._fold_loss_sums[k] += loss.detach()  # stays on the device: no sync per step
             total = total + loss + fold.penalty(values, weights)
         if not torch.isfinite(total):
             raise TrainingDivergedError(
@@ -325,7 +328,8 @@ class HyperTrainer:
                 result.epoch_points.append((epoch, t_hat))
             if self.on_epoch_end is not None:
                 val_loss = float(np.mean(val_losses)) if val_losses else float("nan")
-                self.on_epoch_end(epoch, t_hat, self.train_losses[-1], val_loss)
+                self.on_epoch_end(epoch, t_hat, self.train_losses[-1], val_loss,
+                                  self.fold_train_losses[-1])
         result.t_hat = torch.sigmoid(u_hat.detach()).cpu().numpy()
         result.trajectory = self.trajectory
         return result
@@ -338,6 +342,7 @@ class HyperTrainer:
         hyper_at = _spread(n_steps, self.config.hyper_steps_per_epoch) if hyper_steps else set()
         for fold in self.folds:
             fold.module.train()
+        self._fold_loss_sums = [0.0] * len(self.folds)
         losses, val_losses = [], []
         for step in range(n_steps):
             self.global_step += 1
@@ -347,6 +352,7 @@ class HyperTrainer:
                 self._record(epoch, self.global_step, "local", u_hat, val_losses[-1])
         self._check_finite_weights(epoch, u_hat)
         self.train_losses.append(float(np.mean(losses)))
+        self.fold_train_losses.append([float(s) / n_steps for s in self._fold_loss_sums])
         return val_losses
 
 

@@ -169,3 +169,12 @@ def test_pandas_target_and_tensor_inputs(classification_data):
         search = HypernetSearchCV(make_classifier(max_epochs=2), BOUNDS, cv=2,
                                   random_state=0).fit(X_in, y_in)
         assert search.predict(X_in).shape == (len(X),)
+
+
+def test_verbose_two_reports_every_fold_each_epoch(classification_data, capsys):
+    X, y = classification_data
+    HypernetSearchCV(make_classifier(max_epochs=3), BOUNDS, cv=3, verbose=2, refit=False,
+                     random_state=0).fit(X, y)
+    lines = [line for line in capsys.readouterr().out.splitlines() if "per fold" in line]
+    assert len(lines) == 3
+    assert all(len(line.split("per fold: ")[1].split(";")[0].split(", ")) == 3 for line in lines)
