@@ -52,7 +52,7 @@ def landscape_points(search, points):
     return space, full
 
 
-def predicted_loss(search, X, y, points):
+def predicted_loss(search, X, y, points, rows="validation"):
     """The hypernets' predicted validation loss (the net's criterion) at ``points``.
 
     Parameters
@@ -60,6 +60,9 @@ def predicted_loss(search, X, y, points):
     search : fitted HypernetSearchCV
     X, y : the data the search was fitted on
     points : dict of lists (a param grid) or list of dicts
+    rows : {"validation", "training"}
+        Each fold's validation rows, or its training rows (the data term of the
+        training loss, in eval mode and without penalty).
 
     Returns
     -------
@@ -71,7 +74,10 @@ def predicted_loss(search, X, y, points):
     units = [np.clip(space.unit_from_values(p), 0.0, 1.0) for p in params]
     table = {"params": params}
     keys = net_keys(space.keys, split_estimator(search.estimator)[1])
-    for k, (estimator, (_, test)) in enumerate(zip(search.fold_estimators_, search.split_indices_)):
+    if rows not in ("validation", "training"):
+        raise ValueError(f"rows must be 'validation' or 'training'; got {rows!r}.")
+    for k, (estimator, split) in enumerate(zip(search.fold_estimators_, search.split_indices_)):
+        test = split[1] if rows == "validation" else split[0]
         net = estimator[-1] if isinstance(estimator, Pipeline) else estimator
         X_val = _safe_indexing(X, test)
         if isinstance(estimator, Pipeline):

@@ -284,7 +284,7 @@ n_splits_, refit_time_, multimetric_
         self.n_candidates = n_candidates
         self.verify = verify
 
-    def predicted_loss(self, X, y, points):
+    def predicted_loss(self, X, y, points, rows="validation"):
         """The hypernets' predicted validation loss at ``points``, per fold and mean.
 
         Parameters
@@ -293,13 +293,15 @@ n_splits_, refit_time_, multimetric_
         points : dict of lists (a param grid) or list of dicts
             Keys left out take ``best_params_``; e.g. ``{"module__dropout":
             np.linspace(0, 0.8, 9)}`` is a sweep of dropout at the best decay.
+        rows : {"validation", "training"}, default="validation"
+            Score each fold's validation rows, or its training rows.
 
         Returns
         -------
         dict
             ``params``, ``split{k}_loss`` and ``mean_loss`` (arrays over points).
         """
-        return predicted_loss(self, X, y, points)
+        return predicted_loss(self, X, y, points, rows)
 
     def virtual_grid_search(self, X, y, param_grid):
         """A grid search at no training cost: ``param_grid`` scored with the

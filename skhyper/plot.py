@@ -105,6 +105,31 @@ def plot_landscape(search, X, y, keys=None, resolution=15, grid_results=None, ax
     return ax
 
 
+def plot_train_validation(search, X, y, key, resolution=15, ax=None):
+    """Predicted training and validation loss along ``key`` (others at
+    ``best_params_``): where the two curves part, the net starts to overfit.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    ax = _axes(ax)
+    space = parse_bounds(search.param_bounds)
+    dim = next(d for d in space.dimensions if d.key == key)
+    values = [dim.from_unit(t) for t in np.linspace(0, 1, resolution)]
+    points = [{key: v} for v in values]
+    for rows in ("training", "validation"):
+        table = search.predicted_loss(X, y, points, rows=rows)
+        ax.plot(values, table["mean_loss"], marker=".", label=f"{rows} loss (predicted)")
+    ax.axvline(search.best_params_[key], color="red", linestyle="--", label="best")
+    ax.set_xlabel(key)
+    ax.set_ylabel("loss (net's criterion, mean of folds)")
+    if dim.log:
+        ax.set_xscale("log")
+    ax.legend(loc="best", fontsize="small")
+    return ax
+
+
 def _draw_real_points(ax, grid_results, keys):
     xs = np.asarray(grid_results[f"param_{keys[0]}"], dtype=float)
     scores = np.asarray(grid_results["mean_test_score"], dtype=float)

@@ -71,3 +71,13 @@ def test_points_outside_the_bounds_or_keys_are_refused(fitted):
         search.predicted_loss(X, y, [{"module__dropout": 0.9}])
     with pytest.raises(ValueError, match=r"\['lr'\] are not keys of param_bounds"):
         search.virtual_grid_search(X, y, {"lr": [0.1]})
+
+
+def test_training_rows_fit_better_than_validation_rows(fitted):
+    """On its own training rows the net's loss is lower than on held-out rows."""
+    search, X, y = fitted
+    train = search.predicted_loss(X, y, [search.best_params_], rows="training")
+    val = search.predicted_loss(X, y, [search.best_params_])
+    assert train["mean_loss"][0] < val["mean_loss"][0]
+    with pytest.raises(ValueError, match="rows must be 'validation' or 'training'"):
+        search.predicted_loss(X, y, [search.best_params_], rows="test")

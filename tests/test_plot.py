@@ -49,3 +49,10 @@ def test_landscape_along_one_hyperparameter(fitted):
     ax = plot.plot_landscape(search, X, y, keys=["module__dropout"], resolution=4)
     (curve,) = [line for line in ax.get_lines() if line.get_label().startswith("predicted")]
     assert len(curve.get_xdata()) == 4
+
+
+def test_train_validation_curves(fitted):
+    search, X, y = fitted
+    ax = plot.plot_train_validation(search, X, y, "optimizer__weight_decay", resolution=4)
+    labels = [line.get_label() for line in ax.get_lines()]
+    assert "training loss (predicted)" in labels and "validation loss (predicted)" in labels
