@@ -94,6 +94,7 @@ BREAST_CANCER = Workload(
     grid=DIGITS.grid,
 )
 
+
 def small_digits_data(seed=0):
     """300 training rows of load_digits: a wide net overfits them."""
     X_train, X_test, y_train, y_test = digits_data(seed)
