@@ -58,7 +58,7 @@ def mlp_net(n_in, n_hidden, n_out, max_epochs, batch_size, **overrides):
 
 
 def digits_net(**overrides):
-    return mlp_net(64, 128, 10, max_epochs=40, batch_size=64, **overrides)
+    return mlp_net(64, 128, 10, **{"max_epochs": 40, "batch_size": 64, **overrides})
 
 
 DIGITS = Workload(
@@ -83,7 +83,7 @@ def breast_cancer_data(seed=0):
 
 
 def breast_cancer_net(**overrides):
-    return mlp_net(30, 128, 2, max_epochs=40, batch_size=64, **overrides)
+    return mlp_net(30, 128, 2, **{"max_epochs": 40, "batch_size": 64, **overrides})
 
 
 BREAST_CANCER = Workload(
@@ -102,7 +102,7 @@ def small_digits_data(seed=0):
 
 
 def small_digits_net(**overrides):
-    return mlp_net(64, 512, 10, max_epochs=150, batch_size=32, **overrides)
+    return mlp_net(64, 512, 10, **{"max_epochs": 150, "batch_size": 32, **overrides})
 
 
 SMALL_DIGITS = Workload(
