@@ -114,7 +114,13 @@ def optimizer_factory(net):
     kwargs = dict(net.get_params_for("optimizer"))
     kwargs.setdefault("lr", net.lr)
     kwargs["weight_decay"] = 0.0
-    if "foreach" in inspect.signature(net.optimizer).parameters:
+    accepted = inspect.signature(net.optimizer).parameters
+    fusable = torch.device(net.device).type in ("cpu", "cuda")
+    if "fused" in accepted and "foreach" not in kwargs and fusable:
+        # one fused kernel for all the hypernet tensors (a third of the foreach
+        # step's time on the CPU; see benchmarks/NOTES.md)
+        kwargs.setdefault("fused", True)
+    elif "foreach" in accepted and not kwargs.get("fused"):
         # one multi-tensor update for the many small hypernet tensors of all folds
         # (torch picks it by default on CUDA only; on the CPU it halves the step time)
         kwargs.setdefault("foreach", True)

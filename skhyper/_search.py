@@ -39,7 +39,7 @@ _FITTED = (
     "cv_results_", "hypernet_results_", "trajectory_", "best_index_", "best_params_",
     "best_score_", "best_estimator_", "refit_time_", "scorer_", "n_splits_",
     "multimetric_", "feature_names_in_", "hypernets_", "search_time_",
-    "fold_estimators_", "split_indices_",
+    "fold_estimators_", "split_indices_", "batched_folds_",
 )
 
 
@@ -194,6 +194,11 @@ n_splits_, refit_time_, multimetric_
         a GPU unpickles anywhere).
     search_time_ : float
         Seconds spent in hyper-training (all folds together).
+    batched_folds_ : bool
+        Whether the folds trained together, in one vectorized step per batch
+        (``torch.func.vmap``; the fast path). False when the data are dicts,
+        forward takes fit params, or the module cannot run under ``vmap``
+        (e.g. it calls ``.item()``): the folds then train one after the other.
     fold_estimators_ : list
         Per fold, the net (or the Pipeline with its preprocessing fitted on the
         fold's training rows) that carries the hypernet's weights when scored.
@@ -390,6 +395,7 @@ n_splits_, refit_time_, multimetric_
             "fold_estimators_": hyper["scorer_estimators"],
             "split_indices_": splits,
             "search_time_": search_time,
+            "batched_folds_": hyper["result"].batched_folds,
             "n_splits_": len(splits),
             "multimetric_": multimetric,
             "scorer_": scorers._scorers if hasattr(scorers, "_scorers") else scorers,

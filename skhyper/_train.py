@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from torch.func import functional_call
 
+from ._stack import FoldStack
 from .exceptions import TrainingDivergedError
 
 
@@ -92,6 +93,7 @@ class LoopResult:
     epoch_points: list = field(default_factory=list)  # (epoch, t) after warm-up
     trajectory: dict = field(default_factory=dict)
     warmup_scan: dict | None = None
+    batched_folds: bool = False  # whether the folds trained in one vectorized step
 
 
 def take(X, idx):
@@ -136,11 +138,13 @@ def validation_loss(fold, t, max_rows=None, generator=None, chunk=4096):
     return total / len(idx)
 
 
-def hypergradient(folds, u, max_rows=None):
+def hypergradient(folds, u, max_rows=None, stack=None):
     """Mean validation loss of the folds at search coordinates ``u``, and its gradient.
 
     The hyperparameters reach the loss only through the hypernets' weights
-    (validation runs in eval mode, with every target made inert).
+    (validation runs in eval mode, with every target made inert). With a
+    :class:`FoldStack` whose folds all have ``max_rows`` validation rows, the
+    folds are evaluated in one vectorized call.
 
     Returns
     -------
@@ -149,7 +153,10 @@ def hypergradient(folds, u, max_rows=None):
     """
     u = u.detach().requires_grad_(True)
     t = torch.sigmoid(u)
-    loss = sum(validation_loss(fold, t, max_rows=max_rows) for fold in folds) / len(folds)
+    if stack is not None and max_rows is not None and stack.can_sample_validation(max_rows):
+        loss = stack.validation_losses(t, max_rows).mean()
+    else:
+        loss = sum(validation_loss(fold, t, max_rows=max_rows) for fold in folds) / len(folds)
     (grad,) = torch.autograd.grad(loss, [u])
     return loss.item(), grad
 
@@ -176,6 +183,7 @@ class HyperTrainer:
         self.train_losses = []
         self.fold_train_losses = []
         self.global_step = 0
+        self.stack = None  # a FoldStack when the folds train in one vectorized step
 
     # -- sampling ---------------------------------------------------------
     def _u_limit(self):
@@ -210,20 +218,40 @@ class HyperTrainer:
             self._fold_loss_sums[k] += loss.detach()  # stays on the device: no sync per step
             total = total + loss + fold.penalty(values, weights)
         if not torch.isfinite(total):
-            raise TrainingDivergedError(
-                f"Hyper-training diverged: the training loss became {total.item()} "
-                f"at epoch {epoch + 1} with hyperparameters {values}. Lower the net's "
-                "learning rate (lr), narrow the bounds (e.g. a smaller upper weight "
-                "decay), or lower hyper_lr."
-            )
+            self._diverged(total, epoch, values)
         optimizer.zero_grad(set_to_none=True)
         total.backward()
         optimizer.step()
         return total.item() / len(self.folds)
 
+    def _train_step_stacked(self, rows, u_hat, global_phase, optimizer, epoch):
+        """One step of every fold at once (one ``t`` for all folds; see ``_stack``)."""
+        t = self._sample_t(u_hat, global_phase)
+        values = self.space.values_from_unit(t.tolist())
+        for fold in self.folds:
+            fold.set_train(values)
+        fold_losses, totals = self.stack.losses(rows, t, values)
+        total = totals.sum()
+        self._fold_loss_sums = [s + v for s, v in zip(self._fold_loss_sums,
+                                                       fold_losses.detach().unbind())]
+        if not torch.isfinite(total):
+            self._diverged(total, epoch, values)
+        optimizer.zero_grad(set_to_none=True)
+        total.backward()
+        optimizer.step()
+        return total.item() / len(self.folds)
+
+    def _diverged(self, total, epoch, values):
+        raise TrainingDivergedError(
+            f"Hyper-training diverged: the training loss became {total.item()} "
+            f"at epoch {epoch + 1} with hyperparameters {values}. Lower the net's "
+            "learning rate (lr), narrow the bounds (e.g. a smaller upper weight "
+            "decay), or lower hyper_lr."
+        )
+
     def _hyper_step(self, u_hat, hyper_optimizer):
         rows = max(4 * self.config.batch_size, 256)
-        loss, u_hat.grad = hypergradient(self.folds, u_hat, max_rows=rows)
+        loss, u_hat.grad = hypergradient(self.folds, u_hat, max_rows=rows, stack=self.stack)
         if not math.isfinite(loss):
             values = self.space.values_from_unit(torch.sigmoid(u_hat).tolist())
             raise TrainingDivergedError(
@@ -244,9 +272,14 @@ class HyperTrainer:
         The response starts at zero and must grow to order one; at the net's
         learning rate it barely moves (see docs/design.md).
         """
-        response = [p for f in self.folds for p in f.hypernet.response_parameters()]
-        ids = {id(p) for p in response}
-        rest = [p for f in self.folds for p in f.hypernet.parameters() if id(p) not in ids]
+        if self.stack is not None:
+            stacked = self.stack.params
+            response = [p for n, p in stacked.items() if n in self.stack.response_names]
+            rest = [p for n, p in stacked.items() if n not in self.stack.response_names]
+        else:
+            response = [p for f in self.folds for p in f.hypernet.response_parameters()]
+            ids = {id(p) for p in response}
+            rest = [p for f in self.folds for p in f.hypernet.parameters() if id(p) not in ids]
         optimizer = self.config.make_optimizer(rest)
         lr = optimizer.param_groups[0]["lr"]
         optimizer.add_param_group({"params": response, "lr": lr * self.config.response_lr_factor})
@@ -301,6 +334,7 @@ class HyperTrainer:
         ref = next(self.folds[0].hypernet.parameters())
         u_hat = torch.logit(torch.as_tensor(t_start, dtype=ref.dtype, device=ref.device))
         u_hat = u_hat.clone().requires_grad_(True)
+        self.stack = self._try_stack(u_hat)
         optimizer = self._make_optimizer()
         hyper_optimizer = torch.optim.Adam([u_hat], lr=cfg.hyper_lr)
         global_warmup = cfg.warmup_epochs > 0 and cfg.warmup_sampling == "global"
@@ -330,15 +364,40 @@ class HyperTrainer:
                 val_loss = float(np.mean(val_losses)) if val_losses else float("nan")
                 self.on_epoch_end(epoch, t_hat, self.train_losses[-1], val_loss,
                                   self.fold_train_losses[-1])
+        if self.stack is not None:
+            self.stack.unstack()
+            result.batched_folds = True
         result.t_hat = torch.sigmoid(u_hat.detach()).cpu().numpy()
         result.trajectory = self.trajectory
         return result
 
+    def _try_stack(self, u_hat):
+        """A FoldStack of the folds if they allow one and the module runs under
+        ``vmap`` (tried on two rows); else ``None``: the folds train one by one."""
+        if not FoldStack.supports(self.folds):
+            return None
+        stack = FoldStack(self.folds)
+        t = torch.sigmoid(u_hat.detach())
+        values = self.space.values_from_unit(t.tolist())
+        try:
+            for fold in self.folds:
+                fold.set_train(values)
+            with torch.no_grad():
+                stack.losses(stack.epoch_rows()[:, :2], t, values)
+        except Exception:  # any module vmap cannot run: train the folds one by one
+            stack.unstack()
+            return None
+        return stack
+
     def _run_epoch(self, epoch, u_hat, optimizer, hyper_optimizer, sample_globally, hyper_steps):
         """One pass over every fold's training part; returns the hyper steps' losses."""
         bs = self.config.batch_size
-        perms = [torch.randperm(f.n_train, device=f.y_train.device) for f in self.folds]
-        n_steps = max(math.ceil(f.n_train / bs) for f in self.folds)
+        if self.stack is not None:
+            rows = self.stack.epoch_rows()
+            n_steps = math.ceil(rows.shape[1] / bs)
+        else:
+            perms = [torch.randperm(f.n_train, device=f.y_train.device) for f in self.folds]
+            n_steps = max(math.ceil(f.n_train / bs) for f in self.folds)
         hyper_at = _spread(n_steps, self.config.hyper_steps_per_epoch) if hyper_steps else set()
         for fold in self.folds:
             fold.module.train()
@@ -346,7 +405,12 @@ class HyperTrainer:
         losses, val_losses = [], []
         for step in range(n_steps):
             self.global_step += 1
-            losses.append(self._train_step(step, perms, u_hat, sample_globally, optimizer, epoch))
+            if self.stack is not None:
+                losses.append(self._train_step_stacked(
+                    rows[:, step * bs : (step + 1) * bs], u_hat, sample_globally, optimizer, epoch))
+            else:
+                losses.append(
+                    self._train_step(step, perms, u_hat, sample_globally, optimizer, epoch))
             if step in hyper_at:
                 val_losses.append(self._hyper_step(u_hat, hyper_optimizer))
                 self._record(epoch, self.global_step, "local", u_hat, val_losses[-1])

@@ -1,0 +1,162 @@
+"""All folds' hypernets as one stacked model, trained in one vectorized step.
+
+With ``cv=k`` the loop trains ``k`` hypernets on ``k`` batches per step. Run
+one after the other, each costs a full round of Python and dispatch overhead,
+which dominates for the small nets people tune on a CPU. Here the folds'
+parameters are stacked along a leading fold dimension and one step runs all
+folds at once through :func:`torch.func.vmap`: one forward, one backward, one
+optimizer update, whatever ``k`` (measured in ``benchmarks/NOTES.md``).
+
+Each fold's hypernet module stays usable on its own: its parameters and
+buffers are views of the stacked tensors (so re-centring, scoring and the
+hypergradient see the weights being trained), until :meth:`FoldStack.unstack`
+gives each fold its own copy again.
+
+The stack is used when the folds allow it: array inputs (not dicts), no extra
+forward keyword arguments, and a module that runs under ``vmap``. Otherwise
+the loop trains the folds one by one, with the same results in distribution.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch.func import functional_call, vmap
+
+
+class FoldStack:
+    """The stacked parameters of ``folds``' hypernets and their data.
+
+    Parameters
+    ----------
+    folds : list of Fold
+        Folds with hypernets of one structure and tensor ``X_train``.
+
+    Attributes
+    ----------
+    params : dict of str -> Tensor
+        Leaf tensors of shape ``(n_folds, *parameter shape)``: what the
+        optimizer steps.
+    response_names : set of str
+        Names (in ``params``) of the hypernets' response parameters.
+    """
+
+    def __init__(self, folds):
+        self.folds = folds
+        self._hypernet = folds[0].hypernet
+        names = [name for name, _ in self._hypernet.named_parameters()]
+        per_fold = [dict(f.hypernet.named_parameters()) for f in folds]
+        self.params = {
+            n: torch.stack([p[n].detach() for p in per_fold]).requires_grad_(True) for n in names
+        }
+        response = {id(p) for p in self._hypernet.response_parameters()}
+        self.response_names = {n for n, p in per_fold[0].items() if id(p) in response}
+        buffer_names = [name for name, _ in self._hypernet.named_buffers()]
+        per_fold_buffers = [dict(f.hypernet.named_buffers()) for f in folds]
+        self.buffers = {n: torch.stack([b[n] for b in per_fold_buffers]) for n in buffer_names}
+        for k in range(len(folds)):
+            for n in names:
+                per_fold[k][n].data = self.params[n].data[k]
+            for n in buffer_names:
+                per_fold_buffers[k][n].data = self.buffers[n][k]
+        self._data = _stack_rows([f.X_train for f in folds], [f.y_train for f in folds])
+        self._val = _stack_rows([f.X_val for f in folds], [f.y_val for f in folds])
+        self._step = vmap(self._fold_losses, in_dims=(0, 0, 0, 0, None, None),
+                          randomness="different")
+        self._eval = vmap(self._fold_val_loss, in_dims=(0, 0, 0, 0, None))
+
+    @staticmethod
+    def supports(folds):
+        """Whether ``folds`` can be stacked (the loop falls back to one by one if not)."""
+        first = folds[0]
+        return (
+            len(folds) > 1
+            and all(isinstance(f.X_train, torch.Tensor) for f in folds)
+            and all(not f.forward_kwargs for f in folds)
+            and len({tuple(f.X_train.shape[1:]) for f in folds}) == 1
+            and len({type(f.hypernet) for f in folds}) == 1
+            and all(f.X_train.device == first.X_train.device for f in folds)
+        )
+
+    def epoch_rows(self, generator=None):
+        """Row indices of one epoch, shape ``(n_folds, n_rows)``: a shuffle of each
+        fold's training rows (a fold shorter than the longest repeats a few rows)."""
+        return self._data.epoch_rows(generator)
+
+    def losses(self, rows, t, values):
+        """Each fold's data loss and total loss (with penalty) on ``rows`` at ``t``.
+
+        ``values`` are the hyperparameter values of ``t``, already put in place
+        with each fold's ``set_train``. Returns two tensors of shape ``(n_folds,)``.
+        """
+        X, y = self._data.X[rows], self._data.y[rows]
+        return self._step(self.params, self.buffers, X, y, t, values)
+
+    def _fold_losses(self, params, buffers, X, y, t, values):
+        fold = self.folds[0]  # all folds share the module's code and settings
+        weights = functional_call(self._hypernet, {**params, **buffers}, (t,))
+        out = functional_call(fold.module, weights, (X,))
+        loss = fold.loss(out, y, X, True)
+        return loss, loss + fold.penalty(values, weights)
+
+    def validation_losses(self, t, n_rows, generator=None):
+        """Each fold's validation loss at ``t`` (eval mode) on ``n_rows`` random rows.
+
+        Differentiable in ``t``. ``n_rows`` must not exceed the smallest fold's
+        validation part (see :meth:`can_sample_validation`).
+        """
+        rows = self._val.sample_rows(n_rows, generator)
+        X, y = self._val.X[rows], self._val.y[rows]
+        for fold in self.folds:
+            fold.set_eval()
+            fold.module.eval()
+        try:
+            return self._eval(self.params, self.buffers, X, y, t)
+        finally:
+            for fold in self.folds:
+                fold.module.train()
+
+    def can_sample_validation(self, n_rows):
+        """Whether every fold has at least ``n_rows`` validation rows."""
+        return min(self._val.sizes) >= n_rows
+
+    def _fold_val_loss(self, params, buffers, X, y, t):
+        fold = self.folds[0]
+        weights = functional_call(self._hypernet, {**params, **buffers}, (t,))
+        return fold.loss(functional_call(fold.module, weights, (X,)), y, X, False)
+
+    def unstack(self):
+        """Give each fold's hypernet its own copy of its parameters and buffers."""
+        for fold in self.folds:
+            with torch.no_grad():
+                for tensor in (*fold.hypernet.parameters(), *fold.hypernet.buffers()):
+                    tensor.data = tensor.data.clone()
+
+
+class _StackedRows:
+    """Every fold's training rows in one tensor, and each fold's offset in it."""
+
+    def __init__(self, X, y, offsets, sizes):
+        self.X, self.y = X, y
+        self.offsets, self.sizes = offsets, sizes
+
+    def epoch_rows(self, generator=None):
+        longest = max(self.sizes)
+        rows = []
+        for offset, size in zip(self.offsets, self.sizes):
+            perm = torch.randperm(size, device=self.X.device, generator=generator)
+            repeats = -(-longest // size)
+            rows.append(perm.repeat(repeats)[:longest] + offset)
+        return torch.stack(rows)
+
+    def sample_rows(self, n_rows, generator=None):
+        """``n_rows`` random rows of each fold, shape ``(n_folds, n_rows)``."""
+        return torch.stack([
+            torch.randperm(size, device=self.X.device, generator=generator)[:n_rows] + offset
+            for offset, size in zip(self.offsets, self.sizes)
+        ])
+
+
+def _stack_rows(Xs, ys):
+    sizes = [len(y) for y in ys]
+    offsets = [sum(sizes[:k]) for k in range(len(sizes))]
+    return _StackedRows(torch.cat(Xs), torch.cat(ys), offsets, sizes)
