@@ -1,0 +1,149 @@
+"""Where HypernetSearchCV's time goes, in units of one plain fit of the net.
+
+Times a plain skorch fit (the unit of cost) and HypernetSearchCV's fit in the
+same process, interleaved, and splits the search into its phases: the
+training steps, the hyper steps, the warm-up scan, scoring the candidate rows
+and the refit. Variants switch off one speed-up at a time, so each change's
+before/after is measured side by side (see benchmarks/NOTES.md)::
+
+    python benchmarks/profile_search.py --workload digits --repeats 3
+    python benchmarks/profile_search.py --variants default loop foreach
+
+Variants: ``default``; ``loop`` (the folds train one by one, not stacked);
+``foreach`` (foreach Adam instead of fused). Reported: the median over
+``--repeats`` of each phase, divided by the median plain fit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+from sklearn.model_selection import KFold, StratifiedKFold
+
+sys.path.insert(0, str(Path(__file__).parent))
+from workloads import WORKLOADS  # noqa: E402
+
+from skhyper import HypernetSearchCV, _folds, _stack, _train  # noqa: E402
+from skhyper import _search as search_module  # noqa: E402
+
+PHASES = {
+    "train steps": (_train.HyperTrainer, ("_train_step", "_train_step_stacked")),
+    "hyper steps": (_train.HyperTrainer, ("_hyper_step",)),
+    "warm-up scan": (_train.HyperTrainer, ("_scan_box",)),
+    "candidate scoring": (search_module.HypernetSearchCV, ("_score_point",)),
+    "refit": (search_module.HypernetSearchCV, ("_refit",)),
+}
+
+
+@contextlib.contextmanager
+def phase_timers(seconds):
+    """Accumulate the wall time spent in each phase's methods into ``seconds``."""
+    saved = []
+    for phase, (cls, names) in PHASES.items():
+        for name in names:
+            original = getattr(cls, name)
+            saved.append((cls, name, original))
+
+            def timed(*args, _original=original, _phase=phase, **kwargs):
+                begin = time.perf_counter()
+                try:
+                    return _original(*args, **kwargs)
+                finally:
+                    seconds[_phase] = seconds.get(_phase, 0.0) + time.perf_counter() - begin
+
+            setattr(cls, name, timed)
+    try:
+        yield
+    finally:
+        for cls, name, original in saved:
+            setattr(cls, name, original)
+
+
+@contextlib.contextmanager
+def variant(name):
+    """Switch off one speed-up for the block."""
+    patches = {
+        "default": [],
+        "loop": [(_stack.FoldStack, "supports", staticmethod(lambda folds: False))],
+        "foreach": [(_folds.inspect, "signature", _signature_without_fused)],
+    }[name]
+    saved = [(obj, attr, getattr(obj, attr)) for obj, attr, _ in patches]
+    for obj, attr, value in patches:
+        setattr(obj, attr, value)
+    try:
+        yield
+    finally:
+        for obj, attr, value in saved:
+            setattr(obj, attr, value)
+
+
+_inspect_signature = _folds.inspect.signature
+
+
+def _signature_without_fused(fn):
+    sig = _inspect_signature(fn)
+    params = [p for name, p in sig.parameters.items() if name != "fused"]
+    return sig.replace(parameters=params)
+
+
+def profile(workload, variants, repeats, seed):
+    X_train, _, y_train, _ = workload.data(seed)
+    classifier = hasattr(workload.make_net(), "predict_proba")
+    splitter = StratifiedKFold if classifier else KFold
+    cv = splitter(3, shuffle=True, random_state=seed)
+    scoring = "neg_log_loss" if classifier else "neg_mean_squared_error"
+    workload.make_net(max_epochs=2).fit(X_train, y_train)  # warm torch up
+    plain, runs = [], {v: [] for v in variants}
+    for _ in range(repeats):
+        begin = time.perf_counter()
+        workload.make_net().fit(X_train, y_train)
+        plain.append(time.perf_counter() - begin)
+        for name in variants:
+            seconds = {}
+            search = HypernetSearchCV(workload.make_net(), workload.bounds, cv=cv,
+                                      scoring=scoring, random_state=seed)
+            with variant(name), phase_timers(seconds):
+                begin = time.perf_counter()
+                search.fit(X_train, y_train)
+                seconds["total"] = time.perf_counter() - begin
+            seconds["other"] = seconds["total"] - sum(
+                seconds.get(p, 0.0) for p in PHASES)
+            runs[name].append(seconds)
+    return statistics.median(plain), runs
+
+
+def table(unit, runs):
+    columns = ["total", *PHASES, "other"]
+    lines = ["| variant | " + " | ".join(columns) + " |",
+             "|---" * (len(columns) + 1) + "|"]
+    for name, seconds in runs.items():
+        cells = [statistics.median(s.get(c, 0.0) for s in seconds) / unit for c in columns]
+        lines.append(f"| {name} | " + " | ".join(f"{c:.2f}" for c in cells) + " |")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workload", choices=sorted(WORKLOADS), default="digits")
+    parser.add_argument("--variants", nargs="+", default=["default", "loop", "foreach"],
+                        choices=["default", "loop", "foreach"])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    unit, runs = profile(WORKLOADS[args.workload], args.variants, args.repeats, args.seed)
+    print(f"# {time.strftime('%Y-%m-%d')}, torch {torch.__version__}, {args.threads} thread(s); "
+          f"plain fit {unit:.2f}s; cells in plain fits (medians of {args.repeats})")
+    print("# python benchmarks/profile_search.py " + " ".join(argv or sys.argv[1:]))
+    print(table(unit, runs))
+
+
+if __name__ == "__main__":
+    main()
