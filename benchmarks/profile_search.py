@@ -7,10 +7,11 @@ and the refit. Variants switch off one speed-up at a time, so each change's
 before/after is measured side by side (see benchmarks/NOTES.md)::
 
     python benchmarks/profile_search.py --workload digits --repeats 3
-    python benchmarks/profile_search.py --variants default loop foreach
+    python benchmarks/profile_search.py --workload large --variants default skorch-scoring
 
 Variants: ``default``; ``loop`` (the folds train one by one, not stacked);
-``foreach`` (foreach Adam instead of fused). Reported: the median over
+``foreach`` (foreach Adam instead of fused); ``skorch-scoring`` (rows scored
+through skorch's row-by-row DataLoader, not slices). Reported: the median over
 ``--repeats`` of each phase, divided by the median plain fit.
 """
 
@@ -32,6 +33,7 @@ from workloads import WORKLOADS  # noqa: E402
 from skhyper import HypernetSearchCV, _folds, _stack, _train  # noqa: E402
 from skhyper import _search as search_module  # noqa: E402
 
+VARIANTS = ("default", "loop", "foreach", "skorch-scoring")
 PHASES = {
     "train steps": (_train.HyperTrainer, ("_train_step", "_train_step_stacked")),
     "hyper steps": (_train.HyperTrainer, ("_hyper_step",)),
@@ -72,6 +74,7 @@ def variant(name):
         "default": [],
         "loop": [(_stack.FoldStack, "supports", staticmethod(lambda folds: False))],
         "foreach": [(_folds.inspect, "signature", _signature_without_fused)],
+        "skorch-scoring": [(search_module, "fast_inference", contextlib.nullcontext)],
     }[name]
     saved = [(obj, attr, getattr(obj, attr)) for obj, attr, _ in patches]
     for obj, attr, value in patches:
@@ -131,8 +134,7 @@ def table(unit, runs):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workload", choices=sorted(WORKLOADS), default="digits")
-    parser.add_argument("--variants", nargs="+", default=["default", "loop", "foreach"],
-                        choices=["default", "loop", "foreach"])
+    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)

@@ -24,6 +24,7 @@ from sklearn.model_selection._validation import (
     _score,
     _warn_or_raise_about_fit_failures,
 )
+from sklearn.pipeline import Pipeline
 from sklearn.utils import _safe_indexing, check_random_state, indexable
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_method_params, _num_samples
@@ -31,6 +32,7 @@ from tqdm.auto import tqdm
 
 from ._folds import FoldBuilder, batch_size_of, check_finite, load_weights, optimizer_factory
 from ._hypernet import HYPERNETS
+from ._inference import fast_inference
 from ._landscape import predicted_loss, virtual_grid_search
 from ._space import parse_bounds
 from ._train import HyperTrainer, LoopConfig
@@ -78,11 +80,19 @@ def score_at(hypernet, estimator, t, X, y, split, scorers, score_params, fit_tim
     step of its fitted Pipeline) and the scorers applied as sklearn's
     ``_fit_and_score`` would; returns its record.
     """
-    train, test = split
     ref = next(hypernet.parameters())
     with torch.no_grad():
         weights = hypernet(torch.as_tensor(t, dtype=ref.dtype, device=ref.device))
     load_weights(estimator, weights)
+    net = estimator[-1] if isinstance(estimator, Pipeline) else estimator
+    with fast_inference(net):
+        return _score_split(estimator, X, y, split, scorers, score_params, fit_time,
+                            error_score, return_train_score)
+
+
+def _score_split(estimator, X, y, split, scorers, score_params, fit_time, error_score,
+                 return_train_score):
+    train, test = split
     begin = time.perf_counter()
     record = {
         "test_scores": _score(
