@@ -49,6 +49,29 @@ class _CenteredHypernet(nn.Module):
             for i, (name, base) in enumerate(zip(self.names, self.base))
         }
 
+    def stacked_forward(self, params, buffers, t):
+        """The weights of several hypernets of this structure at once.
+
+        ``params`` and ``buffers`` map this module's names to tensors stacked
+        along a leading dimension (one entry per hypernet); returns the
+        weights stacked the same way. Plain batched tensor operations: the
+        fast path of :class:`skhyper._stack.FoldStack`.
+        """
+        shift = t - buffers["center"]  # (n_stacked, n_hyper)
+        return {
+            name: params[f"base.{i}"] + self._stacked_delta(i, params, shift)
+            for i, name in enumerate(self.names)
+        }
+
+    @torch.no_grad()
+    def stacked_recenter(self, params, buffers, t):
+        """:meth:`recenter` of several stacked hypernets at once (as in
+        :meth:`stacked_forward`), in place."""
+        weights = self.stacked_forward(params, buffers, t)
+        for i, name in enumerate(self.names):
+            params[f"base.{i}"].copy_(weights[name])
+        buffers["center"].copy_(t.expand_as(buffers["center"]))
+
     @torch.no_grad()
     def recenter(self, t):
         """Move the centre to ``t`` without changing the function ``t -> weights``."""
@@ -93,6 +116,13 @@ class StructuredHypernet(_CenteredHypernet):
         response = self.response[i]
         return _rows(self.mixing[i] @ shift, response) * response
 
+    def _stacked_delta(self, i, params, shift):
+        response = params[f"response.{i}"]
+        scale = torch.einsum("koh,kh->ko", params[f"mixing.{i}"], shift)
+        if response.dim() == 1:  # a scalar parameter, stacked
+            return scale[:, 0] * response
+        return scale.reshape(scale.shape + (1,) * (response.dim() - 2)) * response
+
 
 class LinearHypernet(_CenteredHypernet):
     """Linear best response: ``P(t) = P0 + sum_j (t_j - c_j) * D_j``.
@@ -114,6 +144,9 @@ class LinearHypernet(_CenteredHypernet):
 
     def _delta(self, i, shift):
         return torch.tensordot(shift, self.directions[i], dims=1)
+
+    def _stacked_delta(self, i, params, shift):
+        return torch.einsum("kh,kh...->k...", shift, params[f"directions.{i}"])
 
 
 class MLPHypernet(nn.Module):

@@ -60,9 +60,9 @@ class FoldStack:
                 per_fold_buffers[k][n].data = self.buffers[n][k]
         self._data = _stack_rows([f.X_train for f in folds], [f.y_train for f in folds])
         self._val = _stack_rows([f.X_val for f in folds], [f.y_val for f in folds])
-        self._step = vmap(self._fold_losses, in_dims=(0, 0, 0, 0, None, None),
-                          randomness="different")
-        self._eval = vmap(self._fold_val_loss, in_dims=(0, 0, 0, 0, None))
+        self._vmapped_hypernet = vmap(self._hypernet_forward, in_dims=(0, 0, None))
+        self._step = vmap(self._fold_outputs, in_dims=(0, 0, None), randomness="different")
+        self._eval = vmap(self._fold_val_output, in_dims=(0, 0))
 
     @staticmethod
     def supports(folds):
@@ -89,14 +89,36 @@ class FoldStack:
         with each fold's ``set_train``. Returns two tensors of shape ``(n_folds,)``.
         """
         X, y = self._data.X[rows], self._data.y[rows]
-        return self._step(self.params, self.buffers, X, y, t, values)
+        outputs, penalties = self._step(self._weights(t), X, values)
+        # the criterion runs per fold outside vmap: under vmap, losses such as
+        # nll_loss run as slow Python decompositions
+        losses = torch.stack([fold.loss(out, y_k, X_k, True)
+                              for fold, out, y_k, X_k in zip(self.folds, outputs, y, X)])
+        return losses, losses + penalties
 
-    def _fold_losses(self, params, buffers, X, y, t, values):
+    def _weights(self, t):
+        """Every fold's weights at ``t``, stacked: batched tensor operations when
+        the hypernet has them (cheaper than the same operations under vmap)."""
+        if hasattr(self._hypernet, "stacked_forward"):
+            return self._hypernet.stacked_forward(self.params, self.buffers, t)
+        return self._vmapped_hypernet(self.params, self.buffers, t)
+
+    def recenter(self, t):
+        """Re-centre every fold's hypernet at ``t`` (see the hypernets' ``recenter``)."""
+        if hasattr(self._hypernet, "stacked_recenter"):
+            self._hypernet.stacked_recenter(self.params, self.buffers, t)
+        else:
+            for fold in self.folds:
+                fold.hypernet.recenter(t)
+
+    def _hypernet_forward(self, params, buffers, t):
+        return functional_call(self._hypernet, {**params, **buffers}, (t,))
+
+    def _fold_outputs(self, weights, X, values):
         fold = self.folds[0]  # all folds share the module's code and settings
-        weights = functional_call(self._hypernet, {**params, **buffers}, (t,))
         out = functional_call(fold.module, weights, (X,))
-        loss = fold.loss(out, y, X, True)
-        return loss, loss + fold.penalty(values, weights)
+        penalty = fold.penalty(values, weights)
+        return out, penalty if torch.is_tensor(penalty) else torch.zeros((), dtype=X.dtype)
 
     def validation_losses(self, t, n_rows, generator=None):
         """Each fold's validation loss at ``t`` (eval mode) on ``n_rows`` random rows.
@@ -110,7 +132,9 @@ class FoldStack:
             fold.set_eval()
             fold.module.eval()
         try:
-            return self._eval(self.params, self.buffers, X, y, t)
+            outputs = self._eval(self._weights(t), X)
+            return torch.stack([fold.loss(out, y_k, X_k, False)
+                                for fold, out, y_k, X_k in zip(self.folds, outputs, y, X)])
         finally:
             for fold in self.folds:
                 fold.module.train()
@@ -119,10 +143,8 @@ class FoldStack:
         """Whether every fold has at least ``n_rows`` validation rows."""
         return min(self._val.sizes) >= n_rows
 
-    def _fold_val_loss(self, params, buffers, X, y, t):
-        fold = self.folds[0]
-        weights = functional_call(self._hypernet, {**params, **buffers}, (t,))
-        return fold.loss(functional_call(fold.module, weights, (X,)), y, X, False)
+    def _fold_val_output(self, weights, X):
+        return functional_call(self.folds[0].module, weights, (X,))
 
     def unstack(self):
         """Give each fold's hypernet its own copy of its parameters and buffers."""

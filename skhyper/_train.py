@@ -83,6 +83,9 @@ class LoopConfig:
     response_lr_factor: float = 10.0
     unit_margin: float = 0.01
     max_eval_rows: int = 2048
+    early_stopping: bool = False
+    settle_tol: float = 0.01
+    global_share: float = 0.0
 
 
 @dataclass
@@ -94,6 +97,7 @@ class LoopResult:
     trajectory: dict = field(default_factory=dict)
     warmup_scan: dict | None = None
     batched_folds: bool = False  # whether the folds trained in one vectorized step
+    n_epochs: int = 0  # epochs trained (fewer than asked when the search stopped early)
 
 
 def take(X, idx):
@@ -184,6 +188,8 @@ class HyperTrainer:
         self.fold_train_losses = []
         self.global_step = 0
         self.stack = None  # a FoldStack when the folds train in one vectorized step
+        self.epoch_val_losses = []  # after the warm-up: mean loss of each epoch's hyper steps
+        self._sobol = None
 
     # -- sampling ---------------------------------------------------------
     def _u_limit(self):
@@ -193,17 +199,34 @@ class HyperTrainer:
     def _sample_t(self, u_hat, global_phase):
         d = u_hat.shape[0]
         if global_phase:
-            t = torch.rand(d, dtype=u_hat.dtype, device=u_hat.device)
+            t = self._box_sampler(d).to(dtype=u_hat.dtype, device=u_hat.device)
             return t.clamp(self.config.unit_margin, 1 - self.config.unit_margin)
         noise = torch.randn(d, dtype=u_hat.dtype, device=u_hat.device)
         t = torch.sigmoid(u_hat.detach()) + self.config.perturb_scale * noise
         return _reflect(t).clamp(self.config.unit_margin, 1 - self.config.unit_margin)
+
+    def _box_sampler(self, d):
+        """The next point of a scrambled Sobol sequence over the unit box: covers
+        the box more evenly than independent uniform draws, so the hypernets'
+        model of the whole box (used by the scan) is less noisy."""
+        if self._sobol is None:
+            seed = int(torch.randint(2**31 - 1, ()))  # from torch's RNG: seeded runs repeat
+            self._sobol = torch.quasirandom.SobolEngine(d, scramble=True, seed=seed)
+        return self._sobol.draw(1)[0]
+
+    def _step_is_global(self, global_phase):
+        """Whether this training step samples over the whole box: in the global
+        warm-up, and after it with probability ``global_share`` (so the hypernets
+        keep a model of the whole box for the landscape, not only of the path)."""
+        share = self.config.global_share
+        return global_phase or (share > 0 and float(torch.rand(())) < share)
 
     # -- steps ------------------------------------------------------------
     def _train_step(self, step, perms, u_hat, global_phase, optimizer, epoch):
         bs = self.config.batch_size
         total = 0.0
         values = None
+        global_phase = self._step_is_global(global_phase)
         for k, (fold, perm) in enumerate(zip(self.folds, perms)):
             rows = perm[step * bs : (step + 1) * bs]
             if len(rows) == 0:
@@ -226,7 +249,7 @@ class HyperTrainer:
 
     def _train_step_stacked(self, rows, u_hat, global_phase, optimizer, epoch):
         """One step of every fold at once (one ``t`` for all folds; see ``_stack``)."""
-        t = self._sample_t(u_hat, global_phase)
+        t = self._sample_t(u_hat, self._step_is_global(global_phase))
         values = self.space.values_from_unit(t.tolist())
         for fold in self.folds:
             fold.set_train(values)
@@ -299,6 +322,9 @@ class HyperTrainer:
 
     def _recenter(self, u_hat):
         t_hat = torch.sigmoid(u_hat.detach())
+        if self.stack is not None:
+            self.stack.recenter(t_hat)
+            return
         for fold in self.folds:
             fold.hypernet.recenter(t_hat)
 
@@ -360,16 +386,36 @@ class HyperTrainer:
             t_hat = torch.sigmoid(u_hat.detach()).cpu().numpy().copy()
             if not warm:
                 result.epoch_points.append((epoch, t_hat))
+            result.n_epochs = epoch + 1
             if self.on_epoch_end is not None:
                 val_loss = float(np.mean(val_losses)) if val_losses else float("nan")
                 self.on_epoch_end(epoch, t_hat, self.train_losses[-1], val_loss,
                                   self.fold_train_losses[-1])
+            if not warm:
+                self.epoch_val_losses.append(float(np.mean(val_losses)))
+            if cfg.early_stopping and self._settled(result.epoch_points, epoch):
+                break
         if self.stack is not None:
             self.stack.unstack()
             result.batched_folds = True
         result.t_hat = torch.sigmoid(u_hat.detach()).cpu().numpy()
         result.trajectory = self.trajectory
         return result
+
+    def _settled(self, epoch_points, epoch):
+        """Whether the search has settled: past half of the epochs, over the last
+        tenth of them (at least 2), ``lambda_hat`` moved less than ``settle_tol``
+        (in unit coordinates) and the validation loss at it stopped improving
+        (no epoch beat the earlier best by 0.1%), as skorch's EarlyStopping."""
+        cfg = self.config
+        patience = max(2, round(0.1 * cfg.n_epochs))
+        if epoch + 1 < math.ceil(0.5 * cfg.n_epochs) or len(epoch_points) <= patience:
+            return False
+        recent = np.array([t for _, t in epoch_points[-(patience + 1):]])
+        if np.any(recent.max(axis=0) - recent.min(axis=0) >= cfg.settle_tol):
+            return False
+        losses = self.epoch_val_losses
+        return min(losses[-patience:]) >= min(losses[:-patience]) * (1 - 1e-3)
 
     def _try_stack(self, u_hat):
         """A FoldStack of the folds if they allow one and the module runs under

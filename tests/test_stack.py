@@ -15,10 +15,11 @@ from skhyper._train import hypergradient, run_module
 BOUNDS = {"optimizer__weight_decay": (1e-5, 1e-1, "log"), "module__dropout": (0.0, 0.8)}
 
 
-def build_folds(n_splits=3, n_rows=90):
+def build_folds(n_splits=3, n_rows=90, hypernet="structured"):
+    torch.manual_seed(0)
     X, y = classification_data(n_rows)
     space = parse_bounds(BOUNDS)
-    builder = FoldBuilder(make_classifier(), space, "structured")
+    builder = FoldBuilder(make_classifier(), space, hypernet)
     splits = list(KFold(n_splits, shuffle=True, random_state=0).split(X))
     folds = [builder.build(X, y, tr, te, [0.4, 0.6])[0] for tr, te in splits]
     torch.manual_seed(0)
@@ -29,8 +30,11 @@ def build_folds(n_splits=3, n_rows=90):
     return space, folds
 
 
-def test_stacked_losses_and_gradients_match_the_folds_one_by_one():
-    space, folds = build_folds()
+@pytest.mark.parametrize("hypernet", ["structured", "linear", "mlp"])
+def test_stacked_losses_and_gradients_match_the_folds_one_by_one(hypernet):
+    # structured and linear compute the stacked weights with batched tensor
+    # operations (stacked_forward); mlp through vmap
+    space, folds = build_folds(hypernet=hypernet)
     stack = FoldStack(folds)
     t = torch.tensor([0.3, 0.0])  # dropout 0: the forward is deterministic
     values = space.values_from_unit(t.tolist())
@@ -54,8 +58,9 @@ def test_stacked_losses_and_gradients_match_the_folds_one_by_one():
             torch.testing.assert_close(stacked.grad[k], grad, msg=name)
 
 
-def test_hypergradient_of_the_stack_matches_the_loop():
-    space, folds = build_folds(n_rows=120)
+@pytest.mark.parametrize("hypernet", ["structured", "mlp"])
+def test_hypergradient_of_the_stack_matches_the_loop(hypernet):
+    space, folds = build_folds(n_rows=120, hypernet=hypernet)
     stack = FoldStack(folds)
     u = torch.tensor([0.3, -0.2])
     n_val = min(f.n_val for f in folds)
@@ -116,3 +121,17 @@ def test_plain_module_trains_folds_in_one_step_and_owns_its_hypernets():
     for hypernet in search.hypernets_:  # no fold keeps a view of the stacked tensors
         for p in hypernet.parameters():
             assert p.untyped_storage().nbytes() == p.numel() * p.element_size()
+
+
+@pytest.mark.parametrize("hypernet", ["structured", "linear", "mlp"])
+def test_stacked_recenter_matches_each_fold_recentered(hypernet):
+    _, folds = build_folds(hypernet=hypernet)
+    _, alone = build_folds(hypernet=hypernet)  # the same folds, not stacked
+    stack = FoldStack(folds)
+    t = torch.tensor([0.7, 0.2])
+    stack.recenter(t)
+    for fold, single in zip(folds, alone):
+        single.hypernet.recenter(t)
+        for mine, expected in zip(fold.hypernet.state_dict().values(),
+                                  single.hypernet.state_dict().values()):
+            torch.testing.assert_close(mine, expected)
