@@ -176,6 +176,16 @@ class MLPHypernet(nn.Module):
         """The parameters that make the weights depend on the hyperparameters."""
         return [*self.hidden.parameters(), *self.out.parameters()]
 
+    def stacked_forward(self, params, buffers, t):
+        """The weights of several stacked MLP hypernets at once (see
+        :meth:`StructuredHypernet.stacked_forward`)."""
+        hidden = torch.tanh(torch.einsum("khd,d->kh", params["hidden.weight"], 2 * t - 1)
+                            + params["hidden.bias"])
+        flat = params["base"] + torch.einsum("kph,kh->kp", params["out.weight"], hidden)
+        flat = flat + params["out.bias"]
+        chunks = torch.split(flat, [s.numel() for s in self.shapes], dim=1)
+        return {n: c.reshape((-1, *s)) for n, c, s in zip(self.names, chunks, self.shapes)}
+
     def recenter(self, t):
         """No-op: the MLP reads absolute coordinates."""
 

@@ -105,7 +105,7 @@ class FoldStack:
 
     def recenter(self, t):
         """Re-centre every fold's hypernet at ``t`` (see the hypernets' ``recenter``)."""
-        if hasattr(self._hypernet, "stacked_recenter"):
+        if hasattr(self._hypernet, "stacked_recenter"):  # (the MLP hypernet has none)
             self._hypernet.stacked_recenter(self.params, self.buffers, t)
         else:
             for fold in self.folds:

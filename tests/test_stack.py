@@ -32,8 +32,8 @@ def build_folds(n_splits=3, n_rows=90, hypernet="structured"):
 
 @pytest.mark.parametrize("hypernet", ["structured", "linear", "mlp"])
 def test_stacked_losses_and_gradients_match_the_folds_one_by_one(hypernet):
-    # structured and linear compute the stacked weights with batched tensor
-    # operations (stacked_forward); mlp through vmap
+    # every built-in hypernet computes the stacked weights with batched tensor
+    # operations (stacked_forward)
     space, folds = build_folds(hypernet=hypernet)
     stack = FoldStack(folds)
     t = torch.tensor([0.3, 0.0])  # dropout 0: the forward is deterministic
@@ -135,3 +135,13 @@ def test_stacked_recenter_matches_each_fold_recentered(hypernet):
         for mine, expected in zip(fold.hypernet.state_dict().values(),
                                   single.hypernet.state_dict().values()):
             torch.testing.assert_close(mine, expected)
+
+
+def test_a_hypernet_without_stacked_forward_runs_under_vmap():
+    space, folds = build_folds(hypernet="mlp")
+    stack = FoldStack(folds)
+    t = torch.tensor([0.3, 0.6])
+    batched = stack._hypernet.stacked_forward(stack.params, stack.buffers, t)
+    vmapped = stack._vmapped_hypernet(stack.params, stack.buffers, t)
+    for name in batched:
+        torch.testing.assert_close(batched[name], vmapped[name])
