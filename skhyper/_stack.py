@@ -118,7 +118,9 @@ class FoldStack:
         fold = self.folds[0]  # all folds share the module's code and settings
         out = functional_call(fold.module, weights, (X,))
         penalty = fold.penalty(values, weights)
-        return out, penalty if torch.is_tensor(penalty) else torch.zeros((), dtype=X.dtype)
+        if not torch.is_tensor(penalty):  # no target adds one
+            penalty = torch.zeros((), dtype=X.dtype, device=X.device)
+        return out, penalty
 
     def validation_losses(self, t, n_rows, generator=None):
         """Each fold's validation loss at ``t`` (eval mode) on ``n_rows`` random rows.
