@@ -83,7 +83,7 @@ class FoldStack:
         return self._data.epoch_rows(generator)
 
     def losses(self, rows, t, values):
-        """Each fold's data loss and total loss (with penalty) on ``rows`` at ``t``.
+        """Each fold's data loss and penalty on ``rows`` at ``t``.
 
         ``values`` are the hyperparameter values of ``t``, already put in place
         with each fold's ``set_train``. Returns two tensors of shape ``(n_folds,)``.
@@ -92,9 +92,14 @@ class FoldStack:
         outputs, penalties = self._step(self._weights(t), X, values)
         # the criterion runs per fold outside vmap: under vmap, losses such as
         # nll_loss run as slow Python decompositions
-        losses = torch.stack([fold.loss(out, y_k, X_k, True)
-                              for fold, out, y_k, X_k in zip(self.folds, outputs, y, X)])
-        return losses, losses + penalties
+        return self._per_fold_losses(outputs, X, y, True), penalties
+
+    def _per_fold_losses(self, outputs, X, y, training):
+        """Each fold's criterion on its slice of the stacked outputs."""
+        return torch.stack([
+            fold.loss(_fold_part(outputs, k), y[k], X[k], training)
+            for k, fold in enumerate(self.folds)
+        ])
 
     def _weights(self, t):
         """Every fold's weights at ``t``, stacked: batched tensor operations when
@@ -134,9 +139,7 @@ class FoldStack:
             fold.set_eval()
             fold.module.eval()
         try:
-            outputs = self._eval(self._weights(t), X)
-            return torch.stack([fold.loss(out, y_k, X_k, False)
-                                for fold, out, y_k, X_k in zip(self.folds, outputs, y, X)])
+            return self._per_fold_losses(self._eval(self._weights(t), X), X, y, False)
         finally:
             for fold in self.folds:
                 fold.module.train()
@@ -178,6 +181,16 @@ class _StackedRows:
             torch.randperm(size, device=self.X.device, generator=generator)[:n_rows] + offset
             for offset, size in zip(self.offsets, self.sizes)
         ])
+
+
+def _fold_part(outputs, k):
+    """Fold ``k``'s part of stacked module outputs (a tensor, or a tuple, list or
+    dict of them, as a module may return)."""
+    if isinstance(outputs, tuple | list):
+        return type(outputs)(_fold_part(o, k) for o in outputs)
+    if isinstance(outputs, dict):
+        return {key: _fold_part(o, k) for key, o in outputs.items()}
+    return outputs[k]
 
 
 def _stack_rows(Xs, ys):

@@ -253,8 +253,8 @@ class HyperTrainer:
         values = self.space.values_from_unit(t.tolist())
         for fold in self.folds:
             fold.set_train(values)
-        fold_losses, totals = self.stack.losses(rows, t, values)
-        total = totals.sum()
+        fold_losses, penalties = self.stack.losses(rows, t, values)
+        total = (fold_losses + penalties).sum()
         self._fold_loss_sums = [s + v for s, v in zip(self._fold_loss_sums,
                                                        fold_losses.detach().unbind())]
         if not torch.isfinite(total):

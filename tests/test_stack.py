@@ -5,6 +5,7 @@ import pytest
 import torch
 from helpers import TinyClassifier, classification_data, make_classifier
 from sklearn.model_selection import KFold
+from skorch import NeuralNetClassifier
 
 from skhyper import HypernetSearchCV
 from skhyper._folds import FoldBuilder
@@ -41,7 +42,8 @@ def test_stacked_losses_and_gradients_match_the_folds_one_by_one(hypernet):
     for fold in folds:
         fold.set_train(values)
     rows = stack.epoch_rows()[:, :16]
-    losses, totals = stack.losses(rows, t, values)
+    losses, penalties = stack.losses(rows, t, values)
+    totals = losses + penalties
     totals.sum().backward()
 
     for k, fold in enumerate(folds):
@@ -145,3 +147,27 @@ def test_a_hypernet_without_stacked_forward_runs_under_vmap():
     vmapped = stack._vmapped_hypernet(stack.params, stack.buffers, t)
     for name in batched:
         torch.testing.assert_close(batched[name], vmapped[name])
+
+
+class TupleOutput(TinyClassifier):
+    """Returns ``(probabilities, hidden features)``, as some skorch modules do."""
+
+    def forward(self, X):
+        return super().forward(X), X.sum(dim=1)
+
+
+class FirstOutputClassifier(NeuralNetClassifier):
+    def get_loss(self, y_pred, y_true, *args, **kwargs):
+        return super().get_loss(y_pred[0], y_true, *args, **kwargs)
+
+
+def test_tuple_outputs_reach_the_loss_fold_by_fold():
+    X, y = classification_data(90)
+    net = FirstOutputClassifier(
+        TupleOutput, module__n_in=8, module__n_out=3, max_epochs=3, batch_size=32, lr=1e-2,
+        optimizer=torch.optim.Adam, train_split=None, verbose=0,
+    )
+    search = HypernetSearchCV(net, BOUNDS, cv=3, random_state=0, scoring="accuracy")
+    search.fit(X, y)
+    assert search.batched_folds_
+    assert np.isfinite(search.best_score_)
