@@ -1,12 +1,13 @@
 """The hyper-training loop: one hypernet per CV fold, one shared ``lambda_hat``.
 
 Pure torch; knows nothing of scikit-learn. Each epoch passes once over every
-fold's training part. Training steps sample hyperparameters (uniformly over
-the box during a *global* warm-up, then around ``lambda_hat``), put them in
-place through the fold's targets, and step the hypernets on the training
-loss. After the warm-up, a few times per epoch, ``lambda_hat`` takes one step
-on the mean of the folds' validation losses, computed in eval mode at
-``lambda_hat`` through the hypernets (a true k-fold objective).
+fold's training part. Training steps sample hyperparameters (spread over the
+box during a *global* warm-up, then around ``lambda_hat``), put them in place
+through the fold's targets, and step the hypernets on the training loss: all
+folds at once when they stack (``_stack``), else one after the other. After
+the warm-up, a few times per epoch, ``lambda_hat`` takes one step on the mean
+of the folds' validation losses, computed in eval mode at ``lambda_hat``
+through the hypernets (a true k-fold objective).
 """
 
 from __future__ import annotations
