@@ -62,6 +62,7 @@ class FoldStack:
         self._val = _stack_rows([f.X_val for f in folds], [f.y_val for f in folds])
         self._vmapped_hypernet = vmap(self._hypernet_forward, in_dims=(0, 0, None))
         self._step = vmap(self._fold_outputs, in_dims=(0, 0, None), randomness="different")
+        self._forward = vmap(self._fold_val_output, in_dims=(0, 0), randomness="different")
         self._eval = vmap(self._fold_val_output, in_dims=(0, 0))
 
     @staticmethod
@@ -83,16 +84,24 @@ class FoldStack:
         return self._data.epoch_rows(generator)
 
     def losses(self, rows, t, values):
-        """Each fold's data loss and penalty on ``rows`` at ``t``.
+        """Each fold's data loss on ``rows`` at ``t``, and the folds' summed penalty.
 
         ``values`` are the hyperparameter values of ``t``, already put in place
-        with each fold's ``set_train``. Returns two tensors of shape ``(n_folds,)``.
+        with each fold's ``set_train``. Returns a tensor of shape ``(n_folds,)``
+        and a scalar.
         """
         X, y = self._data.X[rows], self._data.y[rows]
-        outputs, penalties = self._step(self._weights(t), X, values)
+        weights = self._weights(t)
+        fold = self.folds[0]
+        if fold.additive_penalty:  # one penalty of the stacked weights is their sum
+            outputs = self._forward(weights, X)
+            penalty = fold.penalty(values, weights)
+        else:
+            outputs, penalties = self._step(weights, X, values)
+            penalty = penalties.sum()
         # the criterion runs per fold outside vmap: under vmap, losses such as
         # nll_loss run as slow Python decompositions
-        return self._per_fold_losses(outputs, X, y, True), penalties
+        return self._per_fold_losses(outputs, X, y, True), penalty
 
     def _per_fold_losses(self, outputs, X, y, training):
         """Each fold's criterion on its slice of the stacked outputs."""

@@ -46,6 +46,9 @@ class Fold:
     X_train, y_train, X_val, y_val : tensors (or dicts of tensors for X)
     forward_kwargs : dict
         Extra keyword arguments of every forward (skorch passes fit params so).
+    additive_penalty : bool
+        Whether ``penalty`` of stacked weights is the sum of the folds'
+        penalties (see ``HyperTarget.additive_penalty``).
     """
 
     hypernet: torch.nn.Module
@@ -59,6 +62,7 @@ class Fold:
     X_val: Any
     y_val: Any
     forward_kwargs: dict = field(default_factory=dict)
+    additive_penalty: bool = False
 
     @property
     def n_train(self):
@@ -254,10 +258,9 @@ class HyperTrainer:
         values = self.space.values_from_unit(t.tolist())
         for fold in self.folds:
             fold.set_train(values)
-        fold_losses, penalties = self.stack.losses(rows, t, values)
-        total = (fold_losses + penalties).sum()
-        self._fold_loss_sums = [s + v for s, v in zip(self._fold_loss_sums,
-                                                       fold_losses.detach().unbind())]
+        fold_losses, penalty = self.stack.losses(rows, t, values)
+        total = fold_losses.sum() + penalty
+        self._fold_loss_sums = self._fold_loss_sums + fold_losses.detach()  # one tensor
         if not torch.isfinite(total):
             self._diverged(total, epoch, values)
         optimizer.zero_grad(set_to_none=True)
@@ -448,7 +451,7 @@ class HyperTrainer:
         hyper_at = _spread(n_steps, self.config.hyper_steps_per_epoch) if hyper_steps else set()
         for fold in self.folds:
             fold.module.train()
-        self._fold_loss_sums = [0.0] * len(self.folds)
+        self._fold_loss_sums = 0.0 if self.stack is not None else [0.0] * len(self.folds)
         losses, val_losses = [], []
         for step in range(n_steps):
             self.global_step += 1

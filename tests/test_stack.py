@@ -31,20 +31,25 @@ def build_folds(n_splits=3, n_rows=90, hypernet="structured"):
     return space, folds
 
 
+@pytest.mark.parametrize("additive", [True, False])
 @pytest.mark.parametrize("hypernet", ["structured", "linear", "mlp"])
-def test_stacked_losses_and_gradients_match_the_folds_one_by_one(hypernet):
+def test_stacked_losses_and_gradients_match_the_folds_one_by_one(hypernet, additive):
     # every built-in hypernet computes the stacked weights with batched tensor
-    # operations (stacked_forward)
+    # operations (stacked_forward); an additive penalty (weight decay) is computed
+    # once on the stacked weights, any other one per fold under vmap
     space, folds = build_folds(hypernet=hypernet)
+    assert folds[0].additive_penalty
+    for fold in folds:
+        fold.additive_penalty = additive
     stack = FoldStack(folds)
     t = torch.tensor([0.3, 0.0])  # dropout 0: the forward is deterministic
     values = space.values_from_unit(t.tolist())
     for fold in folds:
         fold.set_train(values)
     rows = stack.epoch_rows()[:, :16]
-    losses, penalties = stack.losses(rows, t, values)
-    totals = losses + penalties
-    totals.sum().backward()
+    losses, penalty = stack.losses(rows, t, values)
+    (losses.sum() + penalty).backward()
+    expected_penalty = 0.0
 
     for k, fold in enumerate(folds):
         local = rows[k] - sum(f.n_train for f in folds[:k])
@@ -53,11 +58,12 @@ def test_stacked_losses_and_gradients_match_the_folds_one_by_one(hypernet):
         loss = fold.loss(run_module(fold.module, weights, X), fold.y_train[local], X, True)
         total = loss + fold.penalty(values, weights)
         torch.testing.assert_close(losses[k], loss)
-        torch.testing.assert_close(totals[k], total)
+        expected_penalty = expected_penalty + fold.penalty(values, weights)
         params = list(fold.hypernet.parameters())
         grads = torch.autograd.grad(total, params)
         for (name, stacked), grad in zip(stack.params.items(), grads):
             torch.testing.assert_close(stacked.grad[k], grad, msg=name)
+    torch.testing.assert_close(penalty, expected_penalty)
 
 
 @pytest.mark.parametrize("hypernet", ["structured", "mlp"])
