@@ -8,7 +8,9 @@ same way before each method:
 * ``untuned``: a plain fit of the net with its default hyperparameters,
   timed after a one-epoch warm-up fit (``--unit-repeats N``: the median of N
   such fits). Its wall time is the **unit of cost**; its test metrics are the
-  untuned baseline.
+  untuned baseline. The unit is re-measured after every method, and each
+  method's cost divides by the mean of the plain fits just before and after
+  it (shared hosts drift).
 * ``grid``: ``GridSearchCV`` over the k x k grid of the box (k = ``--points``,
   5 by default: 25 candidates).
 * ``random``: ``RandomizedSearchCV``, k^2 candidates from ``scipy.stats``
@@ -218,23 +220,32 @@ def search_row(method, search, seconds):
 
 
 def run_seed(workload, seed, methods, points, repeats=1):
-    """Rows for the untuned net and each method on one seed's split and folds."""
+    """Rows for the untuned net and each method on one seed's split and folds.
+
+    Each method's unit of cost is the mean of a plain fit timed right before it
+    and one right after it, so that a host whose speed drifts (shared CPUs)
+    divides like by like.
+    """
     X_train, X_test, y_train, y_test = workload.data(seed)
     cv = make_cv(workload.task, seed)
     net, unit = plain_fit_unit(workload, X_train, y_train, seed, repeats)
-    rows = [{"method": "untuned", "seconds": unit,
+    rows = [{"method": "untuned", "seconds": unit, "unit_seconds": unit,
              **test_metrics(workload.task, net, X_test, y_test)}]
     for method in methods:
         search = make_search(method, workload, cv, points, seed)
         torch.manual_seed(seed)
         search, seconds = timed(lambda s=search: s.fit(X_train, y_train))
+        after = plain_fit_unit(workload, X_train, y_train, seed, repeats)[1]
+        method_unit = (unit + after) / 2
         rows.append({"method": method, **search_row(method, search, seconds),
+                     "unit_seconds": method_unit,
                      **test_metrics(workload.task, search, X_test, y_test)})
         print(f"  {workload.name} seed {seed}: {label(method, points)} {seconds:.1f}s "
-              f"({seconds / unit:.1f} plain fits)", flush=True)
+              f"({seconds / method_unit:.1f} plain fits)", flush=True)
+        unit = after
     for row in rows:
         row.update(workload=workload.name, task=workload.task, seed=seed, label=label(
-            row["method"], points), unit_seconds=unit, cost_units=row["seconds"] / unit)
+            row["method"], points), cost_units=row["seconds"] / row["unit_seconds"])
     return rows
 
 
