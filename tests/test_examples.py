@@ -4,6 +4,7 @@ import runpy
 from pathlib import Path
 
 import pytest
+import torch
 
 EXAMPLES = sorted((Path(__file__).parents[1] / "examples").glob("*.py"))
 
@@ -27,3 +28,25 @@ def test_demo_prints_the_comparison_and_writes_the_landscape(tmp_path, capsys):
     assert "HypernetSearchCV" in out and "GridSearchCV 2x2" in out
     assert [name for name, *_ in results] == ["HypernetSearchCV", "GridSearchCV 2x2"]
     assert png.stat().st_size > 10_000
+
+
+@pytest.mark.slow
+def test_benchmark_scripts_smoke(capsys, tmp_path):
+    """The GPU check's device path and the suite's table, on the CPU and tiny sizes
+    (their real runs are in docs/benchmarks.md)."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parents[1] / "benchmarks"))
+    import gpu_check
+    import suite
+
+    threads = torch.get_num_threads()  # the suite sets its own
+    assert gpu_check.main(["--device", "cpu", "--rows", "1000", "--epochs", "1"]) == 0
+    assert "folds batched in one vmap step: True" in capsys.readouterr().out
+    result = suite.main(["--workloads", "breast_cancer", "--seeds", "0", "--points", "2",
+                         "--max-epochs", "2", "--methods", "grid", "hypernet",
+                         "--out", str(tmp_path), "--tag", "smoke"])
+    torch.set_num_threads(threads)
+    labels = {r["label"] for r in result["aggregates"]}
+    assert {"GridSearchCV 2x2", "HypernetSearchCV"} <= labels
+    assert (tmp_path / "smoke.md").read_text().count("|") > 10
