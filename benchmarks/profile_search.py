@@ -23,6 +23,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from unittest import mock
 
 import torch
 from sklearn.model_selection import KFold, StratifiedKFold
@@ -48,16 +49,22 @@ PHASES = {
 }
 
 
-@contextlib.contextmanager
+def patched(patches):
+    """A context that sets each ``(object, attribute, value)`` and restores it after."""
+    stack = contextlib.ExitStack()
+    for obj, attr, value in patches:
+        stack.enter_context(mock.patch.object(obj, attr, value))
+    return stack
+
+
 def phase_timers(seconds):
-    """Accumulate the wall time spent in each phase's methods into ``seconds``."""
-    saved = []
+    """A context accumulating the wall time spent in each phase's methods into ``seconds``."""
+    patches = []
     for phase, (cls, names) in PHASES.items():
         for name in names:
             if not hasattr(cls, name):  # an older commit (see NOTES.md) lacks it
                 continue
             original = getattr(cls, name)
-            saved.append((cls, name, original))
 
             def timed(*args, _original=original, _phase=phase, **kwargs):
                 begin = time.perf_counter()
@@ -66,32 +73,19 @@ def phase_timers(seconds):
                 finally:
                     seconds[_phase] = seconds.get(_phase, 0.0) + time.perf_counter() - begin
 
-            setattr(cls, name, timed)
-    try:
-        yield
-    finally:
-        for cls, name, original in saved:
-            setattr(cls, name, original)
+            patches.append((cls, name, timed))
+    return patched(patches)
 
 
-@contextlib.contextmanager
 def variant(name):
-    """Switch off one speed-up for the block."""
-    patches = {
+    """A context that switches off one speed-up."""
+    return patched({
         "default": [],
         "loop": [(_stack.FoldStack, "supports", staticmethod(lambda folds: False))]
         if _stack else [],
         "foreach": [(_folds.inspect, "signature", _signature_without_fused)],
         "skorch-scoring": [(search_module, "fast_inference", contextlib.nullcontext)],
-    }[name]
-    saved = [(obj, attr, getattr(obj, attr)) for obj, attr, _ in patches]
-    for obj, attr, value in patches:
-        setattr(obj, attr, value)
-    try:
-        yield
-    finally:
-        for obj, attr, value in saved:
-            setattr(obj, attr, value)
+    }[name])
 
 
 _inspect_signature = _folds.inspect.signature

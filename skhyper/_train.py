@@ -245,12 +245,7 @@ class HyperTrainer:
             loss = fold.loss(out, fold.y_train[rows], X, True)
             self._fold_loss_sums[k] += loss.detach()  # stays on the device: no sync per step
             total = total + loss + fold.penalty(values, weights)
-        if not torch.isfinite(total):
-            self._diverged(total, epoch, values)
-        optimizer.zero_grad(set_to_none=True)
-        total.backward()
-        optimizer.step()
-        return total.item() / len(self.folds)
+        return self._step_on(total, optimizer, epoch, values)
 
     def _train_step_stacked(self, rows, u_hat, global_phase, optimizer, epoch):
         """One step of every fold at once (one ``t`` for all folds; see ``_stack``)."""
@@ -261,20 +256,22 @@ class HyperTrainer:
         fold_losses, penalty = self.stack.losses(rows, t, values)
         total = fold_losses.sum() + penalty
         self._fold_loss_sums = self._fold_loss_sums + fold_losses.detach()  # one tensor
+        return self._step_on(total, optimizer, epoch, values)
+
+    def _step_on(self, total, optimizer, epoch, values):
+        """Step the hypernets on the summed training loss of the folds; return its
+        mean over the folds, or raise if it is not finite."""
         if not torch.isfinite(total):
-            self._diverged(total, epoch, values)
+            raise TrainingDivergedError(
+                f"Hyper-training diverged: the training loss became {total.item()} "
+                f"at epoch {epoch + 1} with hyperparameters {values}. Lower the net's "
+                "learning rate (lr), narrow the bounds (e.g. a smaller upper weight "
+                "decay), or lower hyper_lr."
+            )
         optimizer.zero_grad(set_to_none=True)
         total.backward()
         optimizer.step()
         return total.item() / len(self.folds)
-
-    def _diverged(self, total, epoch, values):
-        raise TrainingDivergedError(
-            f"Hyper-training diverged: the training loss became {total.item()} "
-            f"at epoch {epoch + 1} with hyperparameters {values}. Lower the net's "
-            "learning rate (lr), narrow the bounds (e.g. a smaller upper weight "
-            "decay), or lower hyper_lr."
-        )
 
     def _hyper_step(self, u_hat, hyper_optimizer):
         rows = max(4 * self.config.batch_size, 256)
