@@ -436,6 +436,7 @@ def scaling_point(workload, seed, table, n_rows, repeats=1):
     search = make_search("hypernet", workload, make_cv(workload.task, seed), 5, seed)
     torch.manual_seed(seed)
     _, seconds = timed(lambda: search.fit(X_train, y_train))
+    unit = (unit + plain_fit_unit(workload, X_train, y_train, seed, repeats)[1]) / 2
     d = len(workload.bounds)
     print(f"  scaling {workload.name}: {seconds:.1f}s, {seconds / unit:.1f} plain fits",
           flush=True)
