@@ -165,9 +165,10 @@ return_train_score
     hyper_steps_per_epoch : int, default=2
         Hyperparameter steps per epoch after the warm-up.
     early_stopping : bool, default=False
-        Stop hyper-training once the hyperparameters have settled: past half
-        of ``max_epochs``, when they moved less than 1% of the box (in unit
-        coordinates) over the last tenth of the epochs. The rows are then
+        Stop hyper-training once the search has settled: past half of
+        ``max_epochs``, when over the last tenth of the epochs the
+        hyperparameters moved less than 1% of the box (in unit coordinates)
+        and the validation loss at them stopped improving. The rows are then
         scored by hypernets trained for ``n_epochs_`` epochs; the refit still
         trains ``max_epochs``. False trains the hypernets for ``max_epochs``.
     response_lr_factor : float, default=10.0
@@ -185,8 +186,8 @@ return_train_score
         current point (one draw per step, shared by all folds). Keeps the
         hypernets' model of the whole box for :meth:`predicted_loss` and
         :meth:`virtual_grid_search`: with ``hypernet="mlp"``, ``0.1`` ranked a
-        5x5 digits grid with Spearman 0.92-0.94 against GridSearchCV (see the
-        user guide, "Landscapes").
+        5x5 digits grid with Spearman 0.89-0.91 against GridSearchCV (see the
+        user guide, "The landscape after a search").
     n_candidates : int, default=10
         How many points of the search path become rows of ``cv_results_``
         (the hyperparameters at the end of evenly spaced epochs after the
