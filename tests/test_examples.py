@@ -44,9 +44,14 @@ def test_benchmark_scripts_smoke(capsys, tmp_path):
     assert gpu_check.main(["--device", "cpu", "--rows", "1000", "--epochs", "1"]) == 0
     assert "folds batched in one vmap step: True" in capsys.readouterr().out
     result = suite.main(["--workloads", "breast_cancer", "--seeds", "0", "--points", "2",
-                         "--max-epochs", "2", "--methods", "grid", "hypernet",
+                         "--max-epochs", "2", "--methods", "grid", "optuna", "hypernet",
                          "--out", str(tmp_path), "--tag", "smoke"])
     torch.set_num_threads(threads)
     labels = {r["label"] for r in result["aggregates"]}
     assert {"GridSearchCV 2x2", "HypernetSearchCV"} <= labels
+    try:
+        import optuna_integration  # noqa: F401  (the "bench" extra, installed in CI)
+    except ImportError:
+        return
+    assert "OptunaSearchCV 4" in labels
     assert (tmp_path / "smoke.md").read_text().count("|") > 10
