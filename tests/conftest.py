@@ -23,3 +23,19 @@ def classification_data():
 @pytest.fixture
 def classifier():
     return make_classifier()
+
+
+@pytest.fixture(scope="session")
+def _fitted_cache():
+    return {}
+
+
+@pytest.fixture
+def fitted(request, cls, _fitted_cache):
+    """One search per test module and searcher class, fitted with that module's
+    ``make_search`` on its ``classification_data``, shared by read-only tests."""
+    key = (request.module.__name__, cls)
+    if key not in _fitted_cache:
+        X, y = request.module.classification_data()
+        _fitted_cache[key] = (request.module.make_search(cls).fit(X, y), X, y)
+    return _fitted_cache[key]

@@ -69,20 +69,6 @@ def assert_attrs(search, present=(), absent=()):
         assert not hasattr(search, name), f"{type(search).__name__} has {name}"
 
 
-# One fitted search per class, shared by the read-only tests below.
-@pytest.fixture(scope="module")
-def _fitted_cache():
-    return {}
-
-
-@pytest.fixture
-def fitted(cls, _fitted_cache):
-    if cls not in _fitted_cache:
-        X, y = classification_data()
-        _fitted_cache[cls] = (make_search(cls).fit(X, y), X, y)
-    return _fitted_cache[cls]
-
-
 # -- cv_results_ --------------------------------------------------------------
 @pytest.mark.parametrize("cls", SEARCHERS, ids=lambda c: c.__name__)
 @pytest.mark.parametrize(

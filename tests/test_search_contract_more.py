@@ -397,19 +397,6 @@ def test_input_types(cls, kind):
 
 
 # -- 7-9. reprs, joblib, verbose -----------------------------------------------
-@pytest.fixture(scope="module")
-def _fitted_cache():
-    return {}
-
-
-@pytest.fixture
-def fitted(cls, _fitted_cache):
-    if cls not in _fitted_cache:
-        X, y = classification_data()
-        _fitted_cache[cls] = (make_search(cls).fit(X, y), X, y)
-    return _fitted_cache[cls]
-
-
 @pytest.mark.parametrize("cls", SEARCHERS, ids=IDS)
 def test_repr_and_html_repr(cls, fitted):
     search, X, y = fitted
