@@ -9,6 +9,7 @@ Usage::
 
     python benchmarks/search_variants.py --workload small_digits --seeds 0 1
     python benchmarks/search_variants.py --workload digits hyper_lr=0.15 warmup_fraction=0.5
+    python benchmarks/search_variants.py --workload digits early_stopping=True
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ from skhyper import HypernetSearchCV  # noqa: E402
 
 
 def parse_value(text):
+    if text in ("True", "False"):
+        return text == "True"
     for cast in (int, float):
         try:
             return cast(text)
@@ -64,7 +67,7 @@ def main(argv=None):
         found = ", ".join(f"{k.split('__')[-1]}={v:.3g}" for k, v in search.best_params_.items())
         print(f"{workload.name} seed {seed}: {found}; search's CV log-loss "
               f"{-search.best_score_:.4f}, real CV log-loss {real:.4f}, test log-loss "
-              f"{test:.4f} ({seconds:.1f}s)", flush=True)
+              f"{test:.4f} ({search.n_epochs_} epochs, {seconds:.1f}s)", flush=True)
     real, test = np.mean(rows, axis=0)
     print(f"settings {settings}: mean real CV log-loss {real:.4f}, mean test log-loss {test:.4f}")
 

@@ -21,7 +21,7 @@ from skorch import NeuralNet
 from skorch.utils import to_tensor
 
 from ._hypernet import make_hypernet
-from ._targets import HyperTarget, WeightDecay, resolve_target
+from ._targets import WeightDecay, resolve_target
 from ._train import Fold, run_module, take
 
 
@@ -235,10 +235,8 @@ class FoldBuilder:
         def loss(y_pred, y_true, X, training):
             return net.get_loss(y_pred, y_true, X=X, training=training)
 
-        additive = all(t.additive_penalty or type(t).penalty is HyperTarget.penalty
-                       for t in targets)
         return Fold(hypernet, net.module_, loss, set_train, set_eval, penalty,
-                    X_train, y_train, X_val, y_val, forward_kwargs, additive)
+                    X_train, y_train, X_val, y_val, forward_kwargs)
 
 
 def load_weights(scoring_estimator, weights):

@@ -62,7 +62,6 @@ class FoldStack:
         self._val = _stack_rows([f.X_val for f in folds], [f.y_val for f in folds])
         self._vmapped_hypernet = vmap(self._hypernet_forward, in_dims=(0, 0, None))
         self._step = vmap(self._fold_outputs, in_dims=(0, 0, None), randomness="different")
-        self._forward = vmap(self._fold_val_output, in_dims=(0, 0), randomness="different")
         self._eval = vmap(self._fold_val_output, in_dims=(0, 0))
 
     @staticmethod
@@ -91,17 +90,10 @@ class FoldStack:
         and a scalar.
         """
         X, y = self._data.X[rows], self._data.y[rows]
-        weights = self._weights(t)
-        fold = self.folds[0]
-        if fold.additive_penalty:  # one penalty of the stacked weights is their sum
-            outputs = self._forward(weights, X)
-            penalty = fold.penalty(values, weights)
-        else:
-            outputs, penalties = self._step(weights, X, values)
-            penalty = penalties.sum()
+        outputs, penalties = self._step(self._weights(t), X, values)
         # the criterion runs per fold outside vmap: under vmap, losses such as
         # nll_loss run as slow Python decompositions
-        return self._per_fold_losses(outputs, X, y, True), penalty
+        return self._per_fold_losses(outputs, X, y, True), penalties.sum()
 
     def _per_fold_losses(self, outputs, X, y, training):
         """Each fold's criterion on its slice of the stacked outputs."""

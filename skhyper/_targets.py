@@ -60,12 +60,6 @@ class HyperTarget:
     def set_eval(self, net):
         """Make the hyperparameter inert before a validation forward."""
 
-    #: Whether :meth:`penalty` of weights stacked along a new first dimension
-    #: equals the sum of the penalties of each slice (true of any sum over the
-    #: weights' elements, such as an L2 penalty). Stacked folds then compute it
-    #: once, outside ``vmap``.
-    additive_penalty = False
-
     def penalty(self, value, weights):
         """A term added to the training loss (``None`` for none)."""
         return None
@@ -100,8 +94,6 @@ class WeightDecay(HyperTarget):
                 SkhyperWarning,
                 stacklevel=2,
             )
-
-    additive_penalty = True
 
     def penalty(self, value, weights):
         return 0.5 * value * sum(w.pow(2).sum() for w in weights.values())

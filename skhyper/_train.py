@@ -46,9 +46,6 @@ class Fold:
     X_train, y_train, X_val, y_val : tensors (or dicts of tensors for X)
     forward_kwargs : dict
         Extra keyword arguments of every forward (skorch passes fit params so).
-    additive_penalty : bool
-        Whether ``penalty`` of stacked weights is the sum of the folds'
-        penalties (see ``HyperTarget.additive_penalty``).
     """
 
     hypernet: torch.nn.Module
@@ -62,7 +59,6 @@ class Fold:
     X_val: Any
     y_val: Any
     forward_kwargs: dict = field(default_factory=dict)
-    additive_penalty: bool = False
 
     @property
     def n_train(self):
