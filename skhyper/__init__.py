@@ -1,5 +1,7 @@
 """skhyper: tune PyTorch (skorch) hyperparameters by gradient descent through hypernetworks."""
 
+from ._blocks import PerLayer, PerUnit, PerWeight
+from ._refit import DecayCallback, with_params
 from ._search import HypernetSearchCV
 from ._targets import (
     CriterionAttribute,
@@ -15,6 +17,11 @@ __version__ = "0.1.0"
 
 __all__ = [
     "HypernetSearchCV",
+    "PerLayer",
+    "PerUnit",
+    "PerWeight",
+    "with_params",
+    "DecayCallback",
     "HyperTarget",
     "WeightDecay",
     "ModuleAttribute",

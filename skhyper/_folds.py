@@ -20,9 +20,11 @@ from sklearn.utils import _safe_indexing
 from skorch import NeuralNet
 from skorch.utils import to_tensor
 
-from ._hypernet import make_hypernet
-from ._targets import WeightDecay, resolve_target
+from ._blocks import Block
+from ._hypernet import HypernetLayout, make_hypernet
+from ._targets import BlockWeightDecay, WeightDecay, resolve_target
 from ._train import Fold, run_module, take
+from .exceptions import UnsupportedHyperparameterError
 
 
 def split_estimator(estimator):
@@ -138,22 +140,47 @@ class FoldBuilder:
     ----------
     estimator : NeuralNet or Pipeline
     space : SearchSpace
-        Keys as given by the user (with any Pipeline prefix).
+        Keys as given by the user (with any Pipeline prefix). Vector bounds
+        are resolved here against a freshly initialized module; ``self.space``
+        is the resolved space.
     hypernet : str
         Name of the hypernet kind.
     """
 
     def __init__(self, estimator, space, hypernet):
         self.prefix, self.step_name, self.net = split_estimator(estimator)
-        self.space = space
         self.hypernet = hypernet
         self.keys = net_keys(space.keys, self.step_name)
+        if space.needs_resolving:
+            for key, entry in zip(self.keys, space.entries):
+                if isinstance(entry, tuple) and key != "optimizer__weight_decay":
+                    raise UnsupportedHyperparameterError(
+                        f"{space.keys[self.keys.index(key)]!r}: vector bounds "
+                        f"({type(entry[1]).__name__}) are supported for "
+                        "optimizer__weight_decay only; give this key scalar bounds "
+                        "such as (low, high)."
+                    )
+            module = clone(self.net).initialize().module_
+            space = space.resolve({
+                name: tuple(p.shape) for name, p in module.named_parameters() if p.requires_grad
+            })
+        self.space = space
 
     def fixed_weight_decay(self):
-        """The net's own, untuned optimizer weight decay (0 when tuned or unset)."""
-        if "optimizer__weight_decay" in self.keys:
+        """The net's own optimizer weight decay on the tensors no tuned decay
+        covers (0 when a scalar decay is tuned, or unset)."""
+        scalar_tuned = any(
+            key == "optimizer__weight_decay" and not isinstance(entry, Block)
+            for key, entry in zip(self.keys, self.space.entries)
+        )
+        if scalar_tuned:
             return 0.0
         return float(self.net.get_params_for("optimizer").get("weight_decay", 0.0))
+
+    def _target(self, key, entry, net):
+        if isinstance(entry, Block):
+            return BlockWeightDecay(key, entry)
+        return resolve_target(key, net)
 
     def build(self, X, y, train, test, t_center, fit_params=None, check=False):
         """Return ``(fold, scoring_estimator)`` for one split.
@@ -179,7 +206,7 @@ class FoldBuilder:
             net.check_data(X_train, y_train)  # sets classes_ for classifiers
         device = net.device
         data = [to_tensors(a, device) for a in (X_train, y_train, X_test, y_test)]
-        targets = [resolve_target(key, net) for key in self.keys]
+        targets = [self._target(key, e, net) for key, e in zip(self.keys, self.space.entries)]
         if check:
             self._check_targets(net, targets, data[0], net_params)
         fold = self._fold(net, targets, t_center, *data, forward_kwargs=net_params)
@@ -212,9 +239,11 @@ class FoldBuilder:
 
     def _fold(self, net, targets, t_center, X_train, y_train, X_val, y_val, forward_kwargs):
         params = dict(net.module_.named_parameters())
-        hypernet = make_hypernet(self.hypernet, params, len(targets), t_center)
+        layout = HypernetLayout.of(self.space)
+        hypernet = make_hypernet(self.hypernet, params, len(self.space), t_center, layout)
         keys = self.space.keys
         fixed = self.fixed_weight_decay()
+        covered = {name for block in self.space.blocks for name in block.names}
 
         def set_train(values):
             for key, target in zip(keys, targets):
@@ -225,7 +254,10 @@ class FoldBuilder:
                 target.set_eval(net)
 
         def penalty(values, weights):
-            total = WeightDecay("").penalty(fixed, weights) if fixed else 0.0
+            total = 0.0
+            if fixed:
+                free = {n: w for n, w in weights.items() if n not in covered}
+                total = WeightDecay("").penalty(fixed, free)
             for key, target in zip(keys, targets):
                 term = target.penalty(values[key], weights)
                 if term is not None:

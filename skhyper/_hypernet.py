@@ -10,12 +10,64 @@ a dict ``{parameter name: tensor}`` to run the net with
 exactly at the current ``lambda_hat``; then ``weights(center)`` equals the
 base weights, as in Delta-STN. ``MLPHypernet`` is a small nonlinear map for
 small nets.
+
+With vector hyperparameters (one decay per layer, unit or weight) the
+structured hypernet reads them through a :class:`HypernetLayout`: the STN
+per-unit response mixes a short *summary* of ``t`` (each scalar key, and the
+mean of each block over each of its tensors), and each tensor a block covers
+gets a *diagonal* response, one coefficient per element, to the block's own
+coordinates at that element. Its size is then at most about 3x the net's,
+whatever the number of hyperparameters.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import torch
 from torch import nn
+
+
+@dataclass
+class HypernetLayout:
+    """How the hypernet reads ``t``: the summary slices and the diagonal slots.
+
+    Attributes
+    ----------
+    summary : list of (start, stop)
+        Each summary coordinate is the mean of ``t[start:stop]``.
+    diagonal : dict of str -> (Slot, int)
+        For each parameter a block covers, its slot and the block's offset in ``t``.
+    """
+
+    summary: list
+    diagonal: dict = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, space):
+        """The layout of a resolved search space."""
+        summary, diagonal = [], {}
+        for entry, part in zip(space.entries, space.slices()):
+            slots = getattr(entry, "slots", None)
+            if slots is None:
+                summary.append((part.start, part.stop))
+                continue
+            for slot in slots:
+                summary.append((part.start + slot.start, part.start + slot.stop))
+                diagonal[slot.name] = (slot, part.start)
+        return cls(summary, diagonal)
+
+    @property
+    def is_identity(self):
+        """Whether the summary is ``t`` itself (scalar keys only)."""
+        return all(stop - start == 1 and start == i
+                   for i, (start, stop) in enumerate(self.summary))
+
+    def summarize(self, shift):
+        """The summary of ``shift`` (``(..., n_hyper)`` -> ``(..., n_summary)``)."""
+        if self.is_identity:
+            return shift
+        return torch.stack([shift[..., a:b].mean(-1) for a, b in self.summary], dim=-1)
 
 
 def _n_out(p):
@@ -42,10 +94,14 @@ class _CenteredHypernet(nn.Module):
         )
         self.n_hyper = n_hyper
 
+    def _context(self, shift):
+        """What every tensor's delta reads of the shift ``t - center``."""
+        return shift
+
     def forward(self, t):
-        shift = t - self.center
+        context = self._context(t - self.center)
         return {
-            name: base + self._delta(i, shift)
+            name: base + self._delta(i, context)
             for i, (name, base) in enumerate(zip(self.names, self.base))
         }
 
@@ -57,9 +113,9 @@ class _CenteredHypernet(nn.Module):
         weights stacked the same way. Plain batched tensor operations: the
         fast path of :class:`skhyper._stack.FoldStack`.
         """
-        shift = t - buffers["center"]  # (n_stacked, n_hyper)
+        context = self._context(t - buffers["center"])  # shift: (n_stacked, n_hyper)
         return {
-            name: params[f"base.{i}"] + self._stacked_delta(i, params, shift)
+            name: params[f"base.{i}"] + self._stacked_delta(i, params, context)
             for i, name in enumerate(self.names)
         }
 
@@ -76,18 +132,23 @@ class _CenteredHypernet(nn.Module):
     def recenter(self, t):
         """Move the centre to ``t`` without changing the function ``t -> weights``."""
         t = torch.as_tensor(t, dtype=self.center.dtype, device=self.center.device)
-        shift = t - self.center
-        for i, base in enumerate(self.base):
-            base.add_(self._delta(i, shift))
+        context = self._context(t - self.center)
+        deltas = [self._delta(i, context) for i in range(len(self.base))]
+        for base, delta in zip(self.base, deltas):
+            base.add_(delta)
         self.center.copy_(t)
 
 
 class StructuredHypernet(_CenteredHypernet):
-    """Structured best response: ``P(t) = P0 + (V @ (t - c))[:, None] * P_h``.
+    """Structured best response: ``P(t) = P0 + (V @ z)[:, None] * P_h + D * e``.
 
-    One scale per output unit of each parameter tensor, mixing all
-    hyperparameters. About twice the net's memory, for any number of
-    hyperparameters. ``V`` starts at zero (``P(c) = P0``), ``P_h`` at ``P0``.
+    ``z`` summarizes the shift ``t - c`` (with scalar keys only, ``z = t - c``):
+    one scale per output unit of each parameter tensor mixes all summary
+    coordinates (STN). A tensor that a vector key covers also gets ``D``, one
+    coefficient per element, times that element's own shift ``e`` (see
+    :class:`HypernetLayout`). About 2x the net's memory for scalar keys, at
+    most about 3x with vector keys, for any number of hyperparameters. ``V``
+    and ``D`` start at zero (``P(c) = P0``), ``P_h`` at ``P0``.
 
     Examples
     --------
@@ -98,30 +159,66 @@ class StructuredHypernet(_CenteredHypernet):
     True
     """
 
-    def __init__(self, params, n_hyper, center):
+    def __init__(self, params, n_hyper, center, layout=None):
         super().__init__(params, n_hyper, center)
+        self.layout = layout or HypernetLayout([(i, i + 1) for i in range(n_hyper)])
+        n_summary = len(self.layout.summary)
         self.response = nn.ParameterList(
             nn.Parameter(p.detach().clone()) for p in params.values()
         )
         self.mixing = nn.ParameterList(
-            nn.Parameter(torch.zeros(_n_out(p), n_hyper, dtype=p.dtype, device=p.device))
+            nn.Parameter(torch.zeros(_n_out(p), n_summary, dtype=p.dtype, device=p.device))
             for p in params.values()
+        )
+        self.diagonal_names = [n for n in self.names if n in self.layout.diagonal]
+        self.diagonal = nn.ParameterList(
+            nn.Parameter(torch.zeros_like(params[n].detach())) for n in self.diagonal_names
+        )
+
+    @staticmethod
+    def parameter_count(params, n_hyper, layout=None):
+        """How many parameters the hypernet would hold (before building it)."""
+        n_summary = n_hyper if layout is None else len(layout.summary)
+        covered = set() if layout is None else set(layout.diagonal)
+        return sum(
+            2 * p.numel() + _n_out(p) * n_summary + (p.numel() if n in covered else 0)
+            for n, p in params.items()
         )
 
     def response_parameters(self):
         """The parameters that make the weights depend on the hyperparameters."""
-        return list(self.mixing)
+        return [*self.mixing, *self.diagonal]
 
-    def _delta(self, i, shift):
+    def _context(self, shift):
+        return shift, self.layout.summarize(shift)
+
+    def _diagonal_delta(self, name, diagonal, shift):
+        slot, base = self.layout.diagonal[name]
+        return diagonal * slot.take(shift, base)
+
+    def _delta(self, i, context):
+        shift, summary = context
         response = self.response[i]
-        return _rows(self.mixing[i] @ shift, response) * response
+        delta = _rows(self.mixing[i] @ summary, response) * response
+        name = self.names[i]
+        if name in self.layout.diagonal:
+            j = self.diagonal_names.index(name)
+            delta = delta + self._diagonal_delta(name, self.diagonal[j], shift)
+        return delta
 
-    def _stacked_delta(self, i, params, shift):
+    def _stacked_delta(self, i, params, context):
+        shift, summary = context
         response = params[f"response.{i}"]
-        scale = torch.einsum("koh,kh->ko", params[f"mixing.{i}"], shift)
+        scale = torch.einsum("koh,kh->ko", params[f"mixing.{i}"], summary)
         if response.dim() == 1:  # a scalar parameter, stacked
-            return scale[:, 0] * response
-        return scale.reshape(scale.shape + (1,) * (response.dim() - 2)) * response
+            delta = scale[:, 0] * response
+        else:
+            delta = scale.reshape(scale.shape + (1,) * (response.dim() - 2)) * response
+        name = self.names[i]
+        if name in self.layout.diagonal:
+            j = self.diagonal_names.index(name)
+            delta = delta + self._diagonal_delta(name, params[f"diagonal.{j}"], shift)
+        return delta
 
 
 class LinearHypernet(_CenteredHypernet):
@@ -131,7 +228,7 @@ class LinearHypernet(_CenteredHypernet):
     problem near the centre. ``D_j`` start at zero.
     """
 
-    def __init__(self, params, n_hyper, center):
+    def __init__(self, params, n_hyper, center, layout=None):
         super().__init__(params, n_hyper, center)
         self.directions = nn.ParameterList(
             nn.Parameter(torch.zeros((n_hyper,) + tuple(p.shape), dtype=p.dtype, device=p.device))
@@ -141,6 +238,11 @@ class LinearHypernet(_CenteredHypernet):
     def response_parameters(self):
         """The parameters that make the weights depend on the hyperparameters."""
         return list(self.directions)
+
+    @staticmethod
+    def parameter_count(params, n_hyper, layout=None):
+        """How many parameters the hypernet would hold (before building it)."""
+        return (n_hyper + 1) * sum(p.numel() for p in params.values())
 
     def _delta(self, i, shift):
         return torch.tensordot(shift, self.directions[i], dims=1)
@@ -156,7 +258,7 @@ class MLPHypernet(nn.Module):
     re-centred (:meth:`recenter` is a no-op).
     """
 
-    def __init__(self, params, n_hyper, center, hidden=16):
+    def __init__(self, params, n_hyper, center, layout=None, hidden=16):
         super().__init__()
         self.names = list(params)
         self.shapes = [p.shape for p in params.values()]
@@ -175,6 +277,12 @@ class MLPHypernet(nn.Module):
     def response_parameters(self):
         """The parameters that make the weights depend on the hyperparameters."""
         return [*self.hidden.parameters(), *self.out.parameters()]
+
+    @staticmethod
+    def parameter_count(params, n_hyper, layout=None, hidden=16):
+        """How many parameters the hypernet would hold (before building it)."""
+        n = sum(p.numel() for p in params.values())
+        return n * (hidden + 2) + hidden * (n_hyper + 1)
 
     def stacked_forward(self, params, buffers, t):
         """The weights of several stacked MLP hypernets at once (see
@@ -197,7 +305,11 @@ HYPERNETS = {
 }
 
 
-def make_hypernet(kind, params, n_hyper, center):
+#: A hypernet larger than this many times the net is refused (see make_hypernet).
+MAX_SIZE_RATIO = 64
+
+
+def make_hypernet(kind, params, n_hyper, center, layout=None):
     """Build the hypernet named ``kind`` around the parameters ``params``.
 
     Parameters
@@ -209,5 +321,18 @@ def make_hypernet(kind, params, n_hyper, center):
         Number of hyperparameters.
     center : sequence of float
         Unit coordinates where ``weights(center)`` equals ``params`` initially.
+    layout : HypernetLayout, optional
+        How vector hyperparameters are read (the structured hypernet only;
+        the others read every coordinate of ``t`` and grow with them).
     """
-    return HYPERNETS[kind](params, n_hyper, center)
+    cls = HYPERNETS[kind]
+    n_net = sum(p.numel() for p in params.values())
+    size = cls.parameter_count(params, n_hyper, layout)
+    if size > MAX_SIZE_RATIO * n_net:
+        raise ValueError(
+            f"hypernet={kind!r} would hold {size:,} parameters ({size / n_net:.0f}x the "
+            f"net's {n_net:,}) for {n_hyper:,} hyperparameters. Use "
+            "hypernet='structured', whose size does not grow with the number of "
+            "hyperparameters."
+        )
+    return cls(params, n_hyper, center, layout)

@@ -34,14 +34,15 @@ from ._folds import FoldBuilder, batch_size_of, check_finite, load_weights, opti
 from ._hypernet import HYPERNETS
 from ._inference import fast_inference
 from ._landscape import predicted_loss, virtual_grid_search
-from ._space import parse_bounds
+from ._refit import with_params
+from ._space import format_value, from_unit_array, parse_bounds
 from ._train import HyperTrainer, LoopConfig
 
 _FITTED = (
     "cv_results_", "hypernet_results_", "trajectory_", "best_index_", "best_params_",
     "best_score_", "best_estimator_", "refit_time_", "scorer_", "n_splits_",
     "multimetric_", "feature_names_in_", "hypernets_", "search_time_",
-    "fold_estimators_", "split_indices_", "batched_folds_", "n_epochs_",
+    "fold_estimators_", "split_indices_", "batched_folds_", "n_epochs_", "search_space_",
 )
 
 
@@ -270,6 +271,7 @@ n_splits_, refit_time_, multimetric_
         "response_lr_factor": [Interval(numbers.Real, 0, None, closed="neither")],
         "n_candidates": [Interval(numbers.Integral, 1, None, closed="left")],
         "verify": [Interval(numbers.Integral, 0, None, closed="left")],
+        "shrinkage": [Interval(numbers.Real, 0, None, closed="left")],
     }
 
     def __init__(
@@ -297,6 +299,7 @@ n_splits_, refit_time_, multimetric_
         response_lr_factor=10.0,
         n_candidates=10,
         verify=0,
+        shrinkage=0.0,
     ):
         super().__init__(
             estimator=estimator,
@@ -322,6 +325,7 @@ n_splits_, refit_time_, multimetric_
         self.response_lr_factor = response_lr_factor
         self.n_candidates = n_candidates
         self.verify = verify
+        self.shrinkage = shrinkage
 
     def predicted_loss(self, X, y, points, rows="validation"):
         """The hypernets' predicted validation loss at ``points``, per fold and mean.
@@ -430,6 +434,7 @@ n_splits_, refit_time_, multimetric_
             "split_indices_": splits,
             "search_time_": search_time,
             "batched_folds_": hyper["result"].batched_folds,
+            "search_space_": builder.space,
             "n_epochs_": hyper["result"].n_epochs,
             "n_splits_": len(splits),
             "multimetric_": multimetric,
@@ -494,8 +499,10 @@ n_splits_, refit_time_, multimetric_
         net = builder.net
         start = builder.space.start_unit(self.estimator.get_params())
         if self.verbose > 0:
+            n = len(builder.space)
             print(f"Hyper-training {len(splits)} folds for {net.max_epochs} epochs over "
-                  f"{len(builder.space)} hyperparameters ({', '.join(builder.space.keys)})")
+                  f"{n} hyperparameter{'s' if n != 1 else ''} "
+                  f"({', '.join(builder.space.keys)})")
         built = [
             builder.build(X, y, train, test, start, check=(k == 0),
                           fit_params=_check_method_params(X, fit_params, indices=train))
@@ -513,6 +520,7 @@ n_splits_, refit_time_, multimetric_
             early_stopping=self.early_stopping,
             perturb_scale=self.perturb_scale,
             global_share=self.global_share,
+            shrinkage=self.shrinkage,
             response_lr_factor=self.response_lr_factor,
             make_optimizer=optimizer_factory(net),
         )
@@ -526,8 +534,7 @@ n_splits_, refit_time_, multimetric_
 
     def _progress(self, bar, space):
         def on_epoch_end(epoch, t_hat, train_loss, val_loss, fold_losses):
-            values = space.values_from_unit(t_hat)
-            shown = {k: f"{v:.3g}" for k, v in values.items()}
+            shown = space.describe(t_hat)
             bar.set_postfix({**shown, "train_loss": f"{train_loss:.4f}",
                              "val_loss": f"{val_loss:.4f}"})
             bar.update(1)
@@ -569,8 +576,8 @@ n_splits_, refit_time_, multimetric_
         tasks = [(params, split) for params in candidate_params for split in splits]
         out = parallel(
             delayed(_seeded_fit_and_score)(
-                None if seed is None else seed + i, device, clone(self.estimator), X, y,
-                train=train, test=test, parameters=params,
+                None if seed is None else seed + i, device, with_params(self.estimator, params),
+                X, y, train=train, test=test, parameters=None,
                 scorer=scorers, fit_params=routed.estimator.fit,
                 score_params=routed.scorer.score, return_train_score=self.return_train_score,
                 return_n_test_samples=True, return_times=True, return_parameters=False,
@@ -584,7 +591,7 @@ n_splits_, refit_time_, multimetric_
         return self._format_results(candidate_params, len(splits), out)
 
     def _refit(self, best_params, X, y, routed):
-        estimator = clone(self.estimator).set_params(**clone(best_params, safe=False))
+        estimator = with_params(self.estimator, clone(best_params, safe=False))
         begin = time.perf_counter()
         estimator.fit(X, y, **routed.estimator.fit)
         fitted = {"best_estimator_": estimator, "refit_time_": time.perf_counter() - begin}
@@ -601,17 +608,20 @@ n_splits_, refit_time_, multimetric_
             "phase": np.asarray(traj["phase"]),
             "val_loss": np.asarray(traj["val_loss"], dtype=float),
         }
-        values = [space.values_from_unit(t) for t in traj["t"]]
-        for key in space.keys:
-            table[f"param_{key}"] = np.array([v[key] for v in values])
+        t = np.asarray(traj["t"], dtype=float).reshape(len(traj["t"]), -1)
+        for entry, dim, part in zip(space.entries, space.dimensions, space.slices()):
+            values = np.clip(from_unit_array(dim, t[:, part]), dim.low, dim.high)
+            # a scalar key: one value per step; a vector key: (n_steps, block size)
+            table[f"param_{dim.key}"] = values if hasattr(entry, "slots") else values[:, 0]
         return table
 
     def _print_summary(self):
         if hasattr(self, "best_params_"):
-            found = ", ".join(f"{k}={v:.4g}" for k, v in self.best_params_.items())
+            found = ", ".join(f"{k}={format_value(v)}" for k, v in self.best_params_.items())
             score = getattr(self, "best_score_", float("nan"))
+            n_rows = len(self.cv_results_["params"])
             print(
-                f"HypernetSearchCV: {len(self.cv_results_['params'])} points scored on "
+                f"HypernetSearchCV: {n_rows} point{'s' if n_rows != 1 else ''} scored on "
                 f"{self.n_splits_} folds in {self.search_time_:.1f}s of hyper-training; "
                 f"best {found} (score {score:.4f})"
             )

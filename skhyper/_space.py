@@ -19,6 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ._blocks import Block, is_block
+
 #: Unit coordinates are kept this far from 0 and 1 so that logit stays finite.
 UNIT_MARGIN = 0.01
 
@@ -81,9 +83,15 @@ class Dimension:
 class SearchSpace:
     """The box of hyperparameters searched, in a fixed key order.
 
+    Each key is a scalar :class:`Dimension` or, for vector bounds
+    (:class:`~skhyper.PerUnit` and friends), a block of coordinates that
+    share one set of bounds. A space with vector bounds is known only once
+    the module exists: :meth:`resolve` gives it its blocks. The unit vector
+    ``t`` concatenates every key's coordinates in key order.
+
     Parameters
     ----------
-    dimensions : list of Dimension
+    entries : list of Dimension or (Dimension, BlockBounds) or Block
 
     Examples
     --------
@@ -92,35 +100,126 @@ class SearchSpace:
     {'module__dropout': 0.4}
     """
 
-    def __init__(self, dimensions):
-        self.dimensions = list(dimensions)
+    def __init__(self, entries):
+        self.entries = list(entries)
 
-    def __len__(self):
-        return len(self.dimensions)
-
+    # -- structure ------------------------------------------------------------
     @property
     def keys(self):
-        return [dim.key for dim in self.dimensions]
+        return [self._dim(e).key for e in self.entries]
 
+    @property
+    def dimensions(self):
+        """Each key's scalar bounds (a block's values all share them)."""
+        return [self._dim(e) for e in self.entries]
+
+    @property
+    def blocks(self):
+        """The resolved blocks (vector keys)."""
+        return [e for e in self.entries if isinstance(e, Block)]
+
+    @property
+    def needs_resolving(self):
+        return any(isinstance(e, tuple) for e in self.entries)
+
+    @staticmethod
+    def _dim(entry):
+        if isinstance(entry, Block):
+            return entry.dim
+        return entry[0] if isinstance(entry, tuple) else entry
+
+    def _sizes(self):
+        if self.needs_resolving:
+            raise RuntimeError("vector bounds are resolved against the module first")
+        return [e.size if isinstance(e, Block) else 1 for e in self.entries]
+
+    def __len__(self):
+        """The number of hyperparameters (coordinates of ``t``)."""
+        return sum(self._sizes())
+
+    def slices(self):
+        """Each key's ``slice`` of the coordinate vector."""
+        out, start = [], 0
+        for size in self._sizes():
+            out.append(slice(start, start + size))
+            start += size
+        return out
+
+    def resolve(self, named_shapes):
+        """The space with its vector bounds laid out over the module's parameters.
+
+        Parameters
+        ----------
+        named_shapes : dict of str -> tuple
+            The module's learnable parameters' names and shapes.
+        """
+        entries, offset = [], 0
+        for entry in self.entries:
+            if isinstance(entry, tuple):
+                dim, spec = entry
+                entry = spec.resolve(dim.key, dim, named_shapes, offset)
+            offset += entry.size if isinstance(entry, Block) else 1
+            entries.append(entry)
+        return SearchSpace(entries)
+
+    # -- values and coordinates ---------------------------------------------
     def values_from_unit(self, t):
-        """Plain-float values, clipped into the bounds, for unit coordinates ``t``."""
+        """Values, clipped into the bounds, for unit coordinates ``t``: a float
+        per scalar key, a structure (see :meth:`Block.structure`) per block."""
         t = np.asarray(t, dtype=float).reshape(-1)
-        return {
-            dim.key: float(min(max(dim.from_unit(float(ti)), dim.low), dim.high))
-            for dim, ti in zip(self.dimensions, t)
-        }
+        out = {}
+        for entry, part in zip(self.entries, self.slices()):
+            dim = self._dim(entry)
+            values = np.clip(from_unit_array(dim, t[part]), dim.low, dim.high)
+            if isinstance(entry, Block):
+                out[dim.key] = entry.structure(values)
+            else:
+                out[dim.key] = float(values[0])
+        return out
+
+    def train_values(self, t):
+        """The values of a unit-coordinate tensor ``t`` for the training loss:
+        a float per scalar key (one host sync for them all), a tensor of the
+        block's values per vector key (no sync)."""
+        scalars = [i for i, e in enumerate(self.entries) if not isinstance(e, Block)]
+        parts = self.slices()
+        host = t[[parts[i].start for i in scalars]].tolist() if scalars else []
+        out = dict(zip((self.keys[i] for i in scalars), host))
+        for entry, part in zip(self.entries, parts):
+            if isinstance(entry, Block):
+                dim = entry.dim
+                out[dim.key] = dim.from_unit(t[part]).clamp(dim.low, dim.high)
+            else:
+                dim = entry
+                out[dim.key] = float(min(max(dim.from_unit(out[dim.key]), dim.low), dim.high))
+        return {key: out[key] for key in self.keys}
 
     def unit_from_values(self, values):
-        """Unit coordinates (numpy array) of a dict of values."""
-        return np.array([dim.to_unit(values[dim.key]) for dim in self.dimensions])
+        """Unit coordinates (numpy array) of a dict of values (a block's value may
+        be its structure or one number for all its coordinates)."""
+        parts = []
+        for entry in self.entries:
+            dim = self._dim(entry)
+            value = values[dim.key]
+            flat = entry.flat(value) if isinstance(entry, Block) else np.array([value], float)
+            parts.append(to_unit_array(dim, flat))
+        return np.concatenate(parts)
+
+    def expand_shared(self, shared):
+        """Full unit coordinates from one coordinate per key, shape ``(..., n)``: a
+        block's coordinates all take its key's shared value."""
+        shared = np.asarray(shared, dtype=float)
+        sizes = self._sizes()
+        return np.repeat(shared, sizes, axis=-1)
 
     def start_unit(self, current_values):
         """Unit coordinates of the starting point.
 
         A hyperparameter starts at the estimator's own value when that value
         lies within the bounds, else at the middle of its range (in search
-        coordinates). Coordinates are kept ``UNIT_MARGIN`` away from the walls
-        so that the search coordinate ``logit(t)`` is finite.
+        coordinates); a block starts with every coordinate there. Coordinates
+        are kept ``UNIT_MARGIN`` away from the walls so that the search
+        coordinate ``logit(t)`` is finite.
         """
         t = [
             dim.to_unit(current_values[dim.key])
@@ -128,15 +227,18 @@ class SearchSpace:
             else 0.5
             for dim in self.dimensions
         ]
-        return np.clip(np.array(t, dtype=float), UNIT_MARGIN, 1 - UNIT_MARGIN)
+        return np.clip(self.expand_shared(t), UNIT_MARGIN, 1 - UNIT_MARGIN)
 
     def grid_unit(self, max_points=64, random_state=None):
-        """Unit coordinates of a coarse cover of the box, shape (n_points, d).
+        """Unit coordinates of a coarse cover of the box, shape (n_points, n).
 
-        A regular grid while it fits in ``max_points`` with at least 3 points
-        per axis (at most 7), else ``max_points`` uniform random points.
+        The cover is over one coordinate per key (a block's coordinates share
+        one value: the cover looks for each block's best shared value, the
+        one direction a few points can cover in many dimensions). A regular
+        grid while it fits in ``max_points`` with at least 3 points per axis
+        (at most 7), else ``max_points`` uniform random points.
         """
-        d = len(self)
+        d = len(self.entries)
         per_axis = min(7, int(math.floor(max_points ** (1.0 / d) + 1e-9)))
         if per_axis >= 3:
             axis = np.linspace(0.0, 1.0, per_axis)
@@ -145,7 +247,36 @@ class SearchSpace:
         else:
             rng = np.random.default_rng(random_state)
             points = rng.uniform(size=(max_points, d))
-        return np.clip(points, UNIT_MARGIN, 1 - UNIT_MARGIN)
+        return np.clip(self.expand_shared(points), UNIT_MARGIN, 1 - UNIT_MARGIN)
+
+    def describe(self, t):
+        """A short readable summary of the values at ``t`` (for messages)."""
+        return {k: format_value(v) for k, v in self.values_from_unit(t).items()}
+
+
+def format_value(value):
+    """A float as ``'0.000316'``; a block's structure as its median and range."""
+    if not isinstance(value, dict):
+        return f"{value:.3g}"
+    flat = np.concatenate([np.ravel(v) for v in value.values()])
+    if flat.size == 1:
+        return f"{flat[0]:.3g}"
+    return (f"median {np.median(flat):.3g} in [{flat.min():.3g}, {flat.max():.3g}] "
+            f"({flat.size} values)")
+
+
+def from_unit_array(dim, t):
+    """:meth:`Dimension.from_unit` of a numpy array of unit coordinates."""
+    lo, hi = dim._ends()
+    x = lo + np.asarray(t, dtype=float) * (hi - lo)
+    return np.exp(x) if dim.log else x
+
+
+def to_unit_array(dim, values):
+    lo, hi = dim._ends()
+    values = np.asarray(values, dtype=float)
+    x = np.log(values) if dim.log else values
+    return (x - lo) / (hi - lo)
 
 
 def parse_bounds(param_bounds):
@@ -155,8 +286,10 @@ def parse_bounds(param_bounds):
     ----------
     param_bounds : dict
         Maps parameter names to ``(low, high)``, ``(low, high, "log")``,
-        ``(low, high, "linear")``, or a frozen ``scipy.stats.uniform`` /
-        ``scipy.stats.loguniform``.
+        ``(low, high, "linear")``, a frozen ``scipy.stats.uniform`` /
+        ``scipy.stats.loguniform``, or vector bounds wrapping one of these
+        (:class:`~skhyper.PerLayer`, :class:`~skhyper.PerUnit`,
+        :class:`~skhyper.PerWeight`).
 
     Returns
     -------
@@ -180,7 +313,17 @@ def parse_bounds(param_bounds):
             "param_bounds is empty: give at least one hyperparameter, e.g. "
             "{'optimizer__weight_decay': (1e-6, 1e-1, 'log')}."
         )
-    return SearchSpace(_parse_one(key, spec) for key, spec in param_bounds.items())
+    return SearchSpace(_parse_entry(key, spec) for key, spec in param_bounds.items())
+
+
+def _parse_entry(key, spec):
+    """A Dimension, or for vector bounds ``(Dimension, BlockBounds)`` to resolve."""
+    if is_block(spec):
+        if is_block(spec.bounds):
+            raise TypeError(f"param_bounds[{key!r}] = {spec!r}: vector bounds do not nest.")
+        spec.patterns(key)  # checks params early
+        return _parse_one(key, spec.bounds), spec
+    return _parse_one(key, spec)
 
 
 def _parse_one(key, spec):

@@ -7,7 +7,8 @@ validation forward it calls :meth:`set_eval`. The validation loss is then
 free of the hyperparameter, which reaches it only through the weights the
 hypernet generates.
 
-Built in: ``optimizer__weight_decay`` (an L2 penalty), ``module__NAME``
+Built in: ``optimizer__weight_decay`` (an L2 penalty; with vector bounds,
+one decay per layer, unit or weight), ``module__NAME``
 (a dropout-like child's ``p`` or a float attribute read in ``forward``) and
 ``criterion__NAME`` (a float attribute of the criterion, e.g.
 ``label_smoothing``). Register your own with :func:`register_target`.
@@ -97,6 +98,32 @@ class WeightDecay(HyperTarget):
 
     def penalty(self, value, weights):
         return 0.5 * value * sum(w.pow(2).sum() for w in weights.values())
+
+
+class BlockWeightDecay(WeightDecay):
+    """``optimizer__weight_decay`` with vector bounds: one decay per layer, unit or
+    weight of the block's tensors, as ``(1 / 2) * sum_i decay_i * w_i^2``.
+
+    Its gradient ``decay * w`` is what torch's coupled ``weight_decay`` adds,
+    element by element, so the refit (:func:`skhyper.with_params`) optimizes
+    the same objective. Tensors outside the block keep the net's own decay.
+
+    Parameters
+    ----------
+    key : str
+    block : Block
+        The resolved block (its tensors and their layout).
+    """
+
+    def __init__(self, key, block):
+        super().__init__(key)
+        self.block = block
+
+    def penalty(self, value, weights):
+        # value: the block's decays, a tensor of shape (block.size,)
+        return 0.5 * sum(
+            (slot.take(value) * weights[slot.name].pow(2)).sum() for slot in self.block.slots
+        )
 
 
 class ModuleAttribute(HyperTarget):

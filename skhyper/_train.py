@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from torch.func import functional_call
 
+from ._blocks import Block
 from ._stack import FoldStack
 from .exceptions import TrainingDivergedError
 
@@ -87,6 +88,7 @@ class LoopConfig:
     early_stopping: bool = False
     settle_tol: float = 0.01
     global_share: float = 0.0
+    shrinkage: float = 0.0
 
 
 @dataclass
@@ -191,6 +193,7 @@ class HyperTrainer:
         self.stack = None  # a FoldStack when the folds train in one vectorized step
         self.epoch_val_losses = []  # after the warm-up: mean loss of each epoch's hyper steps
         self._sobol = None
+        self._mask = None
 
     # -- sampling ---------------------------------------------------------
     def _u_limit(self):
@@ -198,13 +201,35 @@ class HyperTrainer:
         return math.log((1 - m) / m)
 
     def _sample_t(self, u_hat, global_phase):
+        """Unit coordinates for one training step: around ``lambda_hat`` (each
+        coordinate perturbed on its own), or in the global phase a point of the
+        box over one coordinate per key, a block's coordinates perturbed around
+        its shared value (so the hypernets also learn each one's own response)."""
         d = u_hat.shape[0]
         if global_phase:
-            t = self._box_sampler(d).to(dtype=u_hat.dtype, device=u_hat.device)
-            return t.clamp(self.config.unit_margin, 1 - self.config.unit_margin)
+            shared = self._box_sampler(len(self.space.entries)).numpy()
+            center = torch.as_tensor(self.space.expand_shared(shared),
+                                     dtype=u_hat.dtype, device=u_hat.device)
+            if self.space.blocks:
+                noise = torch.randn(d, dtype=u_hat.dtype, device=u_hat.device)
+                center = center + self.config.perturb_scale * noise * self._block_mask(u_hat)
+            return _reflect(center).clamp(self.config.unit_margin, 1 - self.config.unit_margin)
         noise = torch.randn(d, dtype=u_hat.dtype, device=u_hat.device)
         t = torch.sigmoid(u_hat.detach()) + self.config.perturb_scale * noise
         return _reflect(t).clamp(self.config.unit_margin, 1 - self.config.unit_margin)
+
+    def _block_mask(self, like):
+        """1 on the coordinates of vector keys, 0 on scalar keys."""
+        if self._mask is None:
+            mask = torch.zeros_like(like)
+            for _, part in self._block_slices():
+                mask[part] = 1.0
+            self._mask = mask
+        return self._mask
+
+    def _block_slices(self):
+        return [(e, part) for e, part in zip(self.space.entries, self.space.slices())
+                if isinstance(e, Block)]
 
     def _box_sampler(self, d):
         """The next point of a scrambled Sobol sequence over the unit box: covers
@@ -233,7 +258,7 @@ class HyperTrainer:
             if len(rows) == 0:
                 continue
             t = self._sample_t(u_hat, global_phase)
-            values = self.space.values_from_unit(t.tolist())
+            values = self.space.train_values(t)
             fold.set_train(values)
             weights = fold.hypernet(t)
             X = take(fold.X_train, rows)
@@ -241,26 +266,27 @@ class HyperTrainer:
             loss = fold.loss(out, fold.y_train[rows], X, True)
             self._fold_loss_sums[k] += loss.detach()  # stays on the device: no sync per step
             total = total + loss + fold.penalty(values, weights)
-        return self._step_on(total, optimizer, epoch, values)
+        return self._step_on(total, optimizer, epoch, t)
 
     def _train_step_stacked(self, rows, u_hat, global_phase, optimizer, epoch):
         """One step of every fold at once (one ``t`` for all folds; see ``_stack``)."""
         t = self._sample_t(u_hat, self._step_is_global(global_phase))
-        values = self.space.values_from_unit(t.tolist())
+        values = self.space.train_values(t)
         for fold in self.folds:
             fold.set_train(values)
         fold_losses, penalty = self.stack.losses(rows, t, values)
         total = fold_losses.sum() + penalty
         self._fold_loss_sums = self._fold_loss_sums + fold_losses.detach()  # one tensor
-        return self._step_on(total, optimizer, epoch, values)
+        return self._step_on(total, optimizer, epoch, t)
 
-    def _step_on(self, total, optimizer, epoch, values):
+    def _step_on(self, total, optimizer, epoch, t):
         """Step the hypernets on the summed training loss of the folds; return its
         mean over the folds, or raise if it is not finite."""
         if not torch.isfinite(total):
             raise TrainingDivergedError(
                 f"Hyper-training diverged: the training loss became {total.item()} "
-                f"at epoch {epoch + 1} with hyperparameters {values}. Lower the net's "
+                f"at epoch {epoch + 1} with hyperparameters {self.space.describe(t.tolist())}. "
+                "Lower the net's "
                 "learning rate (lr), narrow the bounds (e.g. a smaller upper weight "
                 "decay), or lower hyper_lr."
             )
@@ -272,8 +298,10 @@ class HyperTrainer:
     def _hyper_step(self, u_hat, hyper_optimizer):
         rows = max(4 * self.config.batch_size, 256)
         loss, u_hat.grad = hypergradient(self.folds, u_hat, max_rows=rows, stack=self.stack)
+        if self.config.shrinkage and self.space.blocks:
+            u_hat.grad = u_hat.grad + self._shrinkage_grad(u_hat)
         if not math.isfinite(loss):
-            values = self.space.values_from_unit(torch.sigmoid(u_hat).tolist())
+            values = self.space.describe(torch.sigmoid(u_hat).tolist())
             raise TrainingDivergedError(
                 f"Hyper-training diverged: the validation loss became {loss} at "
                 f"hyperparameters {values}. Lower hyper_lr or the net's lr."
@@ -284,6 +312,19 @@ class HyperTrainer:
             u_hat.clamp_(-limit, limit)
         self._recenter(u_hat)
         return loss
+
+    def _shrinkage_grad(self, u_hat):
+        """Gradient of the hyperprior ``shrinkage / 2 * mean_i (t_i - mean(t))^2``
+        of each block (unit coordinates): it pulls a block's values toward their
+        shared value, so that thousands of them cannot fit the validation rows
+        one by one. The mean keeps one strength meaningful for any block size."""
+        u = u_hat.detach().requires_grad_(True)
+        t = torch.sigmoid(u)
+        prior = sum(
+            (t[part] - t[part].mean()).pow(2).mean() for _, part in self._block_slices()
+        )
+        (grad,) = torch.autograd.grad(0.5 * self.config.shrinkage * prior, [u])
+        return grad
 
     def _make_optimizer(self):
         """The net's optimizer over all hypernets, the response parameters (how
@@ -310,7 +351,7 @@ class HyperTrainer:
             bool(torch.isfinite(p).all()) for f in self.folds for p in f.hypernet.parameters()
         )
         if not finite:
-            values = self.space.values_from_unit(torch.sigmoid(u_hat.detach()).tolist())
+            values = self.space.describe(torch.sigmoid(u_hat.detach()).tolist())
             raise TrainingDivergedError(
                 f"Hyper-training diverged: the hypernet's weights became NaN or infinite "
                 f"in epoch {epoch + 1} (hyperparameters near {values}). Lower the net's "
@@ -421,7 +462,7 @@ class HyperTrainer:
             return None
         stack = FoldStack(self.folds)
         t = torch.sigmoid(u_hat.detach())
-        values = self.space.values_from_unit(t.tolist())
+        values = self.space.train_values(t)
         try:
             for fold in self.folds:
                 fold.set_train(values)
