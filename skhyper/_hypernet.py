@@ -14,10 +14,10 @@ small nets.
 With vector hyperparameters (one decay per layer, unit or weight) the
 structured hypernet reads them through a :class:`HypernetLayout`: the STN
 per-unit response mixes a short *summary* of ``t`` (each scalar key, and the
-mean of each block over each of its tensors), and each tensor a block covers
-gets a *diagonal* response, one coefficient per element, to the block's own
-coordinates at that element. Its size is then at most about 3x the net's,
-whatever the number of hyperparameters.
+mean of each block over each of its tensors), and each element of a tensor a
+block covers gets a *diagonal* response to its own coordinate: it shrinks as
+its own decay grows, at a learned rate. Its size is then at most about 3x the
+net's, whatever the number of hyperparameters.
 """
 
 from __future__ import annotations
@@ -140,15 +140,21 @@ class _CenteredHypernet(nn.Module):
 
 
 class StructuredHypernet(_CenteredHypernet):
-    """Structured best response: ``P(t) = P0 + (V @ z)[:, None] * P_h + D * e``.
+    """Structured best response: ``P(t) = P0 * exp(-s * e) + (V @ z)[:, None] * P_h``.
 
     ``z`` summarizes the shift ``t - c`` (with scalar keys only, ``z = t - c``):
     one scale per output unit of each parameter tensor mixes all summary
-    coordinates (STN). A tensor that a vector key covers also gets ``D``, one
-    coefficient per element, times that element's own shift ``e`` (see
-    :class:`HypernetLayout`). About 2x the net's memory for scalar keys, at
-    most about 3x with vector keys, for any number of hyperparameters. ``V``
-    and ``D`` start at zero (``P(c) = P0``), ``P_h`` at ``P0``.
+    coordinates (STN). An element of a tensor that a vector decay covers also
+    shrinks with its own decay's shift ``e``, at a learned rate
+    ``s = softplus(D) >= 0`` per element (``s = 0`` and ``e = 0`` on the other
+    tensors; see :class:`HypernetLayout`). The shape is that of an L2 decay's
+    best response, which only shrinks a weight: a free per-element offset
+    instead let thousands of decays fit the validation rows (measured in
+    docs/design.md). About 2x the net's memory for scalar keys, at most about
+    3x with vector keys, for any number of hyperparameters. ``V`` starts at
+    zero and ``e = 0`` at the centre (``P(c) = P0``), ``P_h`` at ``P0``.
+    Re-centring is exact for scalar keys and exact to first order in the
+    step with vector keys (the shrinkage and the mixing term do not commute).
 
     Examples
     --------
@@ -171,8 +177,8 @@ class StructuredHypernet(_CenteredHypernet):
             for p in params.values()
         )
         self.diagonal_names = [n for n in self.names if n in self.layout.diagonal]
-        self.diagonal = nn.ParameterList(
-            nn.Parameter(torch.zeros_like(params[n].detach())) for n in self.diagonal_names
+        self.diagonal = nn.ParameterList(  # rates softplus(-2) = 0.13 to start
+            nn.Parameter(torch.full_like(params[n].detach(), -2.0)) for n in self.diagonal_names
         )
 
     @staticmethod
@@ -192,9 +198,12 @@ class StructuredHypernet(_CenteredHypernet):
     def _context(self, shift):
         return shift, self.layout.summarize(shift)
 
-    def _diagonal_delta(self, name, diagonal, shift):
+    def _diagonal_delta(self, name, diagonal, shift, weight):
+        """``weight * (exp(-softplus(diagonal) * e) - 1)``: each element shrinks as
+        its own decay grows (and grows back as it falls), at a learned rate."""
         slot, base = self.layout.diagonal[name]
-        return diagonal * slot.take(shift, base)
+        e = slot.take(shift, base)
+        return weight * torch.expm1(-torch.nn.functional.softplus(diagonal) * e)
 
     def _delta(self, i, context):
         shift, summary = context
@@ -203,7 +212,7 @@ class StructuredHypernet(_CenteredHypernet):
         name = self.names[i]
         if name in self.layout.diagonal:
             j = self.diagonal_names.index(name)
-            delta = delta + self._diagonal_delta(name, self.diagonal[j], shift)
+            delta = delta + self._diagonal_delta(name, self.diagonal[j], shift, self.base[i])
         return delta
 
     def _stacked_delta(self, i, params, context):
@@ -217,7 +226,8 @@ class StructuredHypernet(_CenteredHypernet):
         name = self.names[i]
         if name in self.layout.diagonal:
             j = self.diagonal_names.index(name)
-            delta = delta + self._diagonal_delta(name, params[f"diagonal.{j}"], shift)
+            delta = delta + self._diagonal_delta(name, params[f"diagonal.{j}"], shift,
+                                                 params[f"base.{i}"])
         return delta
 
 
