@@ -53,17 +53,17 @@ class DecayCallback(Callback):
         self.decays = decays
 
     def initialize(self):
-        self._tensors = {}
+        self.tensors_ = {}
         return self
 
     def _decay_for(self, name, param):
-        cached = self._tensors.get(name)
+        cached = self.tensors_.get(name)
         if cached is None or cached.device != param.device or cached.dtype != param.dtype:
             value = torch.as_tensor(np.asarray(self.decays[name], dtype=float),
                                     dtype=param.dtype, device=param.device)
             if value.dim() == 1 and param.dim() > 1 and value.numel() == param.shape[0]:
                 value = value.reshape((-1,) + (1,) * (param.dim() - 1))  # per output unit
-            cached = self._tensors[name] = value
+            cached = self.tensors_[name] = value
         return cached
 
     def on_train_begin(self, net, **kwargs):
