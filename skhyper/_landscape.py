@@ -5,9 +5,16 @@ in the bounds for the price of a forward pass. These functions evaluate them at
 points the user gives: the net's own validation loss (:func:`predicted_loss`) or
 the user's scorers, as a table shaped like ``GridSearchCV.cv_results_``
 (:func:`virtual_grid_search`, a grid search at no training cost).
+
+A point's value for a vector key (:class:`~skhyper.PerUnit` and friends) is one
+number, the whole block at that shared value, or a structure as ``best_params_``
+holds it (``{parameter name: float or array}``). Points are read against
+``search.search_space_``, the space the search was fitted with.
 """
 
 from __future__ import annotations
+
+import numbers
 
 import numpy as np
 import torch
@@ -16,16 +23,27 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import check_is_fitted
 
+from ._blocks import Block
 from ._folds import net_keys, split_estimator, to_tensors
-from ._space import parse_bounds
 from ._targets import resolve_target
 from ._train import run_module
 
 
+def fitted_space(search):
+    """The resolved :class:`~skhyper._space.SearchSpace` the search was fitted with."""
+    check_is_fitted(search, "search_space_")
+    return search.search_space_
+
+
 def landscape_points(search, points):
     """Full parameter dicts for ``points``: a param grid (dict of lists) or a
-    list of dicts; keys left out take ``best_params_`` (or the middle of the box)."""
-    space = parse_bounds(search.param_bounds)
+    list of dicts; keys left out take ``best_params_`` (or the middle of the box).
+
+    A vector key's value may be one number (the whole block at that value) or
+    its structure; the returned dicts hold the structure (as ``best_params_``
+    does), so that ``with_params(net, point)`` trains exactly that point.
+    """
+    space = fitted_space(search)
     if isinstance(points, dict):
         points = list(ParameterGrid(points))
     default = getattr(search, "best_params_", None) or space.values_from_unit(
@@ -38,18 +56,70 @@ def landscape_points(search, points):
                 f"{sorted(unknown)} are not keys of param_bounds {space.keys}; the "
                 "landscape is known only over the searched hyperparameters."
             )
-        values = {**default, **{k: float(v) for k, v in point.items()}}
-        for dim in space.dimensions:
-            value = values[dim.key]
-            if np.isclose(value, dim.low, rtol=1e-9) or np.isclose(value, dim.high, rtol=1e-9):
-                values[dim.key] = value = min(max(value, dim.low), dim.high)  # rounding only
-            if not dim.low <= value <= dim.high:
-                raise ValueError(
-                    f"{dim.key}={values[dim.key]!r} lies outside the searched bounds "
-                    f"({dim.low!r}, {dim.high!r}); the hypernets know nothing there."
-                )
-        full.append({k: values[k] for k in space.keys})
+        values = {**default, **point}
+        full.append({
+            entry_key: _checked_value(entry, values[entry_key])
+            for entry, entry_key in zip(space.entries, space.keys)
+        })
     return space, full
+
+
+def _checked_value(entry, value):
+    """A point's value for one key, inside the bounds (values within rounding of a
+    bound are moved onto it): a float, or a block's structure."""
+    if not isinstance(entry, Block):
+        if not _is_number(value):
+            raise TypeError(
+                f"{entry.key} is a scalar hyperparameter; its value must be a number, "
+                f"got {value!r}."
+            )
+        return float(_inside(entry, np.array([float(value)]), lambda i: entry.key)[0])
+    if not isinstance(value, dict) and not _is_number(value):
+        raise TypeError(
+            f"{entry.key} is a block of {entry.size} hyperparameters: give one number "
+            f"(the whole block at that value) or a dict {{parameter name: values}} "
+            f"over {entry.names}, as best_params_ holds it; got {type(value).__name__}."
+        )
+    flat = entry.flat(value)  # checks the structure's names and sizes
+    if not isinstance(value, dict):
+        shared = _inside(entry.dim, flat[:1], lambda i: entry.key)[0]
+        return entry.structure(np.full(entry.size, shared))
+    return entry.structure(_inside(entry.dim, flat, lambda i: _element_name(entry, i)))
+
+
+def _is_number(value):
+    return isinstance(value, numbers.Real | np.ndarray) and np.ndim(value) == 0 \
+        and not isinstance(value, bool)
+
+
+def _inside(dim, flat, name_of):
+    """``flat`` with values within rounding of a bound moved onto it; an error
+    naming the first value outside the bounds."""
+    flat = np.asarray(flat, dtype=float).copy()
+    for bound in (dim.low, dim.high):
+        near = np.isclose(flat, bound, rtol=1e-9, atol=0.0)
+        flat[near] = bound
+    outside = ~((flat >= dim.low) & (flat <= dim.high))  # NaN is outside too
+    if outside.any():
+        i = int(np.flatnonzero(outside)[0])
+        more = int(outside.sum()) - 1
+        others = f" (and {more} more of the block's values)" if more else ""
+        raise ValueError(
+            f"{name_of(i)}={float(flat[i])!r} lies outside the searched bounds "
+            f"({dim.low!r}, {dim.high!r}){others}; the hypernets know nothing there."
+        )
+    return flat
+
+
+def _element_name(block, i):
+    """``key['name'][index]`` of the ``i``-th value of a block's flat vector."""
+    slot = next(s for s in block.slots if s.start <= i < s.stop)
+    local = i - slot.start
+    if block.form == "layer":
+        return f"{block.key}[{slot.name!r}]"
+    if block.form == "unit" or len(slot.shape) <= 1:
+        return f"{block.key}[{slot.name!r}][{local}]"
+    return f"{block.key}[{slot.name!r}][{', '.join(map(str, np.unravel_index(local, slot.shape)))}]"
 
 
 def predicted_loss(search, X, y, points, rows="validation"):
@@ -60,14 +130,18 @@ def predicted_loss(search, X, y, points, rows="validation"):
     search : fitted HypernetSearchCV
     X, y : the data the search was fitted on
     points : dict of lists (a param grid) or list of dicts
+        Keys left out take ``best_params_``. A vector key's value is one number
+        (the whole block at that shared value, so ``{"optimizer__weight_decay":
+        np.geomspace(1e-5, 1, 9)}`` sweeps the block's shared value) or a
+        structure as ``best_params_`` holds it.
     rows : {"validation", "training"}
         Each fold's validation rows, or its training rows (the data term of the
         training loss, in eval mode and without penalty).
 
     Returns
     -------
-    dict with ``params`` (list of dicts), ``split{k}_loss`` and ``mean_loss``
-    (arrays over the points).
+    dict with ``params`` (list of dicts; a vector key's value as its structure),
+    ``split{k}_loss`` and ``mean_loss`` (arrays over the points).
     """
     check_is_fitted(search, "hypernets_")
     space, params = landscape_points(search, points)
