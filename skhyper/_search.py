@@ -43,7 +43,12 @@ _FITTED = (
     "best_score_", "best_estimator_", "refit_time_", "scorer_", "n_splits_",
     "multimetric_", "feature_names_in_", "hypernets_", "search_time_",
     "fold_estimators_", "split_indices_", "batched_folds_", "n_epochs_", "search_space_",
+    "shrinkage_",
 )
+
+
+#: shrinkage="auto" is this times the number of vector-key hyperparameters per data row.
+AUTO_SHRINKAGE = 5.0
 
 
 @contextlib.contextmanager
@@ -198,6 +203,16 @@ return_train_score
         fold, and ``cv_results_`` (hence ``best_score_``) then holds those
         real fits, comparable with a ``GridSearchCV``'s; the hypernet-scored
         rows stay in ``hypernet_results_``.
+    shrinkage : float >= 0 or "auto", default="auto"
+        Strength of a hyperprior on vector keys (:class:`~skhyper.PerLayer`,
+        :class:`~skhyper.PerUnit`, :class:`~skhyper.PerWeight`): the hyper steps
+        also descend ``shrinkage / 2 * mean_i (t_i - mean(t))^2`` of each block
+        (unit coordinates), pulling a block's values toward their shared value,
+        so that thousands of them cannot fit the validation rows one by one.
+        ``"auto"`` is ``5 * n / n_rows`` for ``n`` vector-key hyperparameters and
+        ``n_rows`` rows of ``X``: 0 without vector keys, about 0.1 for one decay
+        per class of digits, about 100 for one per weight of a digits MLP (see
+        the user guide, "Many hyperparameters").
 
     Attributes
     ----------
@@ -220,6 +235,11 @@ n_splits_, refit_time_, multimetric_
         a GPU unpickles anywhere).
     search_time_ : float
         Seconds spent in hyper-training (all folds together).
+    search_space_ : SearchSpace
+        The box searched, with vector keys laid out over the module's
+        parameters; ``len(search_space_)`` is the number of hyperparameters.
+    shrinkage_ : float
+        The hyperprior strength used (``shrinkage``, with ``"auto"`` resolved).
     n_epochs_ : int
         Epochs of hyper-training: ``max_epochs``, or fewer when
         ``early_stopping`` stopped the search once it had settled.
@@ -271,7 +291,7 @@ n_splits_, refit_time_, multimetric_
         "response_lr_factor": [Interval(numbers.Real, 0, None, closed="neither")],
         "n_candidates": [Interval(numbers.Integral, 1, None, closed="left")],
         "verify": [Interval(numbers.Integral, 0, None, closed="left")],
-        "shrinkage": [Interval(numbers.Real, 0, None, closed="left")],
+        "shrinkage": [Interval(numbers.Real, 0, None, closed="left"), StrOptions({"auto"})],
     }
 
     def __init__(
@@ -299,7 +319,7 @@ n_splits_, refit_time_, multimetric_
         response_lr_factor=10.0,
         n_candidates=10,
         verify=0,
-        shrinkage=0.0,
+        shrinkage="auto",
     ):
         super().__init__(
             estimator=estimator,
@@ -435,6 +455,7 @@ n_splits_, refit_time_, multimetric_
             "search_time_": search_time,
             "batched_folds_": hyper["result"].batched_folds,
             "search_space_": builder.space,
+            "shrinkage_": self._shrinkage(builder.space, _num_samples(X)),
             "n_epochs_": hyper["result"].n_epochs,
             "n_splits_": len(splits),
             "multimetric_": multimetric,
@@ -520,7 +541,7 @@ n_splits_, refit_time_, multimetric_
             early_stopping=self.early_stopping,
             perturb_scale=self.perturb_scale,
             global_share=self.global_share,
-            shrinkage=self.shrinkage,
+            shrinkage=self._shrinkage(builder.space, _num_samples(X)),
             response_lr_factor=self.response_lr_factor,
             make_optimizer=optimizer_factory(net),
         )
@@ -531,6 +552,13 @@ n_splits_, refit_time_, multimetric_
             search_time = time.perf_counter() - begin
         hyper = {"folds": folds, "scorer_estimators": [e for _, e in built], "result": result}
         return hyper, search_time
+
+    def _shrinkage(self, space, n_rows):
+        """The hyperprior's strength: as given, or for ``"auto"`` 5 x the number of
+        vector-key hyperparameters per row of data (docs/design.md, decision 17)."""
+        if self.shrinkage != "auto":
+            return float(self.shrinkage)
+        return AUTO_SHRINKAGE * sum(block.size for block in space.blocks) / n_rows
 
     def _progress(self, bar, space):
         def on_epoch_end(epoch, t_hat, train_loss, val_loss, fold_losses):
