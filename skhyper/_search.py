@@ -140,6 +140,11 @@ class HypernetSearchCV(BaseSearchCV):
         forward), ``criterion__NAME`` (a float attribute such as
         ``label_smoothing``), each behind ``step__`` in a Pipeline, and keys
         with a target registered by :func:`skhyper.register_target`.
+        ``optimizer__weight_decay`` also takes vector bounds,
+        :class:`~skhyper.PerLayer`, :class:`~skhyper.PerUnit` or
+        :class:`~skhyper.PerWeight` (one decay per tensor, output unit or
+        weight); ``best_params_`` then holds a dict per vector key and the refit
+        is :func:`skhyper.with_params` ``(estimator, best_params_)``.
     scoring, n_jobs, refit, cv, verbose, pre_dispatch, error_score, \
 return_train_score
         As in ``GridSearchCV``. ``verbose=1`` shows a progress bar over the
@@ -356,6 +361,8 @@ n_splits_, refit_time_, multimetric_
         points : dict of lists (a param grid) or list of dicts
             Keys left out take ``best_params_``; e.g. ``{"module__dropout":
             np.linspace(0, 0.8, 9)}`` is a sweep of dropout at the best decay.
+            A vector key takes one number (its whole block at that shared
+            value) or a structure as ``best_params_`` holds it.
         rows : {"validation", "training"}, default="validation"
             Score each fold's validation rows, or its training rows.
 
@@ -374,7 +381,9 @@ n_splits_, refit_time_, multimetric_
         ----------
         X, y : the data the search was fitted on.
         param_grid : dict of lists or list of dicts
-            Points inside the bounds; keys left out take ``best_params_``.
+            Points inside the bounds; keys left out take ``best_params_``. A
+            vector key takes one number (its whole block at that value) or a
+            structure as ``best_params_`` holds it.
 
         Returns
         -------

@@ -1,0 +1,76 @@
+"""The per-feature ridge oracle over many data seeds: what share of the closed-form
+gain of one decay per feature (best shared decay -> true CV optimum) the search earns.
+
+The problem and its closed-form CV loss are the ones of
+``tests/test_ridge_per_feature.py`` (half the features carry signal, half are
+noise). Prints one line per data seed and the mean, for each ``shrinkage``.
+
+Usage::
+
+    python benchmarks/ridge_per_feature.py                        # seeds 0-9, auto
+    python benchmarks/ridge_per_feature.py --shrinkage 0 1 auto
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+from scipy.optimize import minimize
+from sklearn.model_selection import KFold
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from helpers import make_linear_regressor  # noqa: E402
+from test_ridge_per_feature import per_feature_cv_loss, sparse_ridge_problem  # noqa: E402
+
+from skhyper import HypernetSearchCV, PerWeight  # noqa: E402
+
+LOW, HIGH = 1e-3, 10.0
+
+
+def captured_gain(seed, shrinkage):
+    X, y = sparse_ridge_problem(seed)
+    p = X.shape[1]
+    cv = KFold(3, shuffle=True, random_state=seed)
+    splits = list(cv.split(X))
+    shared = np.geomspace(LOW, HIGH, 200)
+    shared_losses = [per_feature_cv_loss(X, y, splits, np.full(p, d)) for d in shared]
+    best_shared = min(shared_losses)
+    optimum = minimize(
+        lambda z: per_feature_cv_loss(X, y, splits, np.exp(z)),
+        np.full(p, np.log(shared[int(np.argmin(shared_losses))])), method="L-BFGS-B",
+        bounds=[(np.log(LOW), np.log(HIGH))] * p,
+    ).fun
+    search = HypernetSearchCV(
+        make_linear_regressor(p, max_epochs=400, lr=0.05),
+        {"optimizer__weight_decay": PerWeight((LOW, HIGH, "log"), params="weight")},
+        cv=cv, scoring="neg_mean_squared_error", random_state=seed, shrinkage=shrinkage,
+    ).fit(X, y)
+    found = per_feature_cv_loss(X, y, splits,
+                                search.best_params_["optimizer__weight_decay"]["weight"].ravel())
+    return (best_shared - found) / (best_shared - optimum)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=list(range(10)))
+    parser.add_argument("--shrinkage", nargs="+", default=["auto"],
+                        type=lambda v: v if v == "auto" else float(v))
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                            text=True).stdout.strip()
+    print(f"commit {commit}; share of the closed-form per-feature gain earned per data seed")
+    for shrinkage in args.shrinkage:
+        gains = [captured_gain(seed, shrinkage) for seed in args.seeds]
+        cells = " ".join(f"{g:.2f}" for g in gains)
+        print(f"shrinkage={shrinkage}: {cells}  (mean {np.mean(gains):.2f}, "
+              f"min {min(gains):.2f}, max {max(gains):.2f})", flush=True)
+
+
+if __name__ == "__main__":
+    main()
