@@ -3,76 +3,45 @@
 For a fold with training part (X, y), n rows, the training loss
 ``mean((X w + b - y)^2) + (wd / 2) * (||w||^2 + b^2)`` is minimized by
 ``theta = (Xa^T Xa + (n wd / 2) I)^-1 Xa^T y`` with ``Xa = [X, 1]``. The true
-cross-validated optimum of ``wd`` comes from evaluating that on a fine grid.
+cross-validated optimum of ``wd`` comes from evaluating that on a fine grid
+(``tests/oracles.py``).
+
+The tolerances are the spread of the correct code over data seeds and
+``random_state`` values, as ``python benchmarks/strength_margins.py`` prints it,
+with the margin stated at each assert.
 """
 
 import numpy as np
 import pytest
-import torch
-from helpers import make_linear_regressor
-from sklearn.model_selection import KFold
-
-from skhyper import HypernetSearchCV
-
-
-def ridge_problem(seed=0, n=90, p=30, noise=2.0):
-    """Data where the validation curve of the decay has an interior optimum."""
-    rng = np.random.RandomState(seed)
-    X = rng.randn(n, p)
-    w = rng.randn(p) * 0.3
-    y = X @ w + noise * rng.randn(n)
-    return X.astype(np.float32), y.reshape(-1, 1).astype(np.float32)
-
-
-def best_response(X, y, wd):
-    Xa = np.hstack([X, np.ones((len(X), 1))]).astype(np.float64)
-    A = Xa.T @ Xa + 0.5 * len(X) * wd * np.eye(Xa.shape[1])
-    return np.linalg.solve(A, Xa.T @ y.astype(np.float64))
-
-
-def cv_loss(X, y, splits, wd):
-    losses = []
-    for train, test in splits:
-        theta = best_response(X[train], y[train], wd)
-        Xa = np.hstack([X[test], np.ones((len(test), 1))])
-        losses.append(np.mean((Xa @ theta - y[test]) ** 2))
-    return np.mean(losses)
-
-
-def true_optimum(X, y, splits, low, high):
-    grid = np.geomspace(low, high, 400)
-    curve = np.array([cv_loss(X, y, splits, wd) for wd in grid])
-    return grid[np.argmin(curve)], curve
+from oracles import KEY, best_response, cv_loss, ridge_search, theta_at, to_unit, true_optimum
 
 
 @pytest.mark.parametrize("seed", [0, 1])
 def test_search_lands_near_closed_form_optimum(seed):
-    X, y = ridge_problem(seed)
-    cv = KFold(3, shuffle=True, random_state=seed)
-    splits = list(cv.split(X))
-    low, high = 1e-3, 10.0
-    wd_star, curve = true_optimum(X, y, splits, low, high)
+    search, X, y, splits, wd_star = ridge_search(seed, random_state=seed)
+    _, curve = true_optimum(X, y, splits)
     assert curve.argmin() not in (0, len(curve) - 1), "the oracle needs an interior optimum"
 
-    net = make_linear_regressor(X.shape[1], max_epochs=400, lr=0.05)
-    search = HypernetSearchCV(
-        net, {"optimizer__weight_decay": (low, high, "log")}, cv=cv,
-        scoring="neg_mean_squared_error", hypernet="linear", random_state=seed,
-    ).fit(X, y)
-
-    found = search.best_params_["optimizer__weight_decay"]
-    assert wd_star / 2 <= found <= wd_star * 2, (found, wd_star)
+    found = search.best_params_[KEY]
+    # x1.25: the largest miss over data seeds 0-3 x random_state 0-3 (16 runs) was
+    # x1.15, so the window leaves a margin of 1.6x in log distance. The 7-point scan
+    # alone lands at 0.63x and 1.30x the optimum on these two seeds: outside it.
+    assert wd_star / 1.25 <= found <= wd_star * 1.25, (found, wd_star)
+    # The hyper steps improve on the scan's start in true CV loss (in all 8 runs of
+    # data seeds 0 and 1; a strict improvement, as a frozen lambda_hat would tie).
+    traj = search.trajectory_
+    scanned = traj[f"param_{KEY}"][list(traj["phase"]).index("scan")]
+    assert cv_loss(X, y, splits, found) < cv_loss(X, y, splits, scanned)
 
     # The hypernet's weights at the found point match the closed-form best response.
-    space_t = np.log(found / low) / np.log(high / low)
     for hypernet, (train, _) in zip(search.hypernets_, splits):
-        with torch.no_grad():
-            weights = hypernet(torch.tensor([space_t], dtype=torch.float32))
-        theta = np.concatenate([weights["weight"].numpy().ravel(), weights["bias"].numpy()])
-        expected = best_response(X[train], y[train], found).ravel()
+        theta = theta_at(hypernet, to_unit(found))
+        expected = best_response(X[train], y[train], found)
         rel = np.linalg.norm(theta - expected) / np.linalg.norm(expected)
-        # measured 0.03-0.15 over random_state 1-4 on seed 1's data: the linear fit
-        # over the perturbation range, larger when lambda_hat still moves at the end
-        assert rel < 0.2, rel
-    # Its score is the real validation MSE of those weights, close to the oracle's.
-    assert -search.best_score_ == pytest.approx(cv_loss(X, y, splits, found), rel=0.05)
+        # measured 0.025-0.22 over data seeds 0, 1, 3 x random_state 0-3 (12 runs,
+        # 36 folds): the linear fit over the perturbation range, larger when
+        # lambda_hat still moves at the end; 0.3 leaves a margin of 1.36x
+        assert rel < 0.3, rel
+    # Its score is the real validation MSE of those weights, close to the oracle's:
+    # measured within 1.1% over the same 12 runs; 2.5% leaves a margin of 2.3x.
+    assert -search.best_score_ == pytest.approx(cv_loss(X, y, splits, found), rel=0.025)
