@@ -1,0 +1,335 @@
+"""Mutation check: break the search on purpose and make sure the tests notice.
+
+Run from the repository root::
+
+    python tests/mutations.py            # every break, 2 at a time
+    python tests/mutations.py --list     # the breaks and the tests meant to catch them
+    python tests/mutations.py --only leak --only order
+
+Each break is a named list of exact ``(file, old text, new text)`` edits of the
+package source. For each one the script copies ``skhyper/`` into a temporary
+directory, applies the edits (an edit whose old text is not found exactly once is an
+error that names the break and the file: a refactor of the source must show up as a
+broken mutation, not as one that silently passes), and runs a fast subset of the test
+suite against that copy. The copy comes first on ``sys.path``; a small pytest plugin
+checks, after collection, that every imported ``skhyper`` module is the copy's.
+
+The check fails (exit 1) if a break survives (no test fails) or if one of the tests
+named as its catcher (``catchers``: the tests that assert the broken behaviour) still
+passes; it exits 2 if the subset fails on the unbroken copy or an edit no longer
+applies. It prints a table: break -> the tests that failed under it.
+
+This file is not a test module (pytest collects ``test_*.py`` only; the doctest
+collection imports it, which runs nothing).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TESTS = ROOT / "tests"
+
+# The fast subset run against each mutant (about 20 s on 2 cores).
+SUBSET = [
+    "test_search_strength.py",
+    "test_ridge_oracle.py",
+    "test_hypergradient.py",
+    "test_search.py",
+    "test_loop_options.py",
+    "test_landscape.py",
+]
+
+
+@dataclass
+class Edit:
+    file: str  # relative to the package directory
+    old: str
+    new: str
+
+
+@dataclass
+class Break:
+    name: str
+    what: str
+    edits: list
+    catchers: list = field(default_factory=list)  # tests that must fail under it
+
+
+S = "test_search_strength.py::"
+BREAKS = [
+    Break(
+        "no-hyper-step", "the hyper step is a no-op (lambda_hat moves only by the scan)",
+        [Edit("_train.py", "        hyper_optimizer.step()\n",
+              "        pass  # MUTANT: no hyper step\n")],
+        [S + "test_hyper_steps_reach_an_interior_optimum_the_scan_never_saw[linear]",
+         "test_search.py::test_trajectory_goes_downhill_on_the_closed_form_cv_curve",
+         "test_ridge_oracle.py::test_search_lands_near_closed_form_optimum[0]"],
+    ),
+    Break(
+        "flipped-hypergradient", "the hypergradient's sign is flipped (lambda_hat climbs)",
+        [Edit("_train.py",
+              "        loss, u_hat.grad = hypergradient(self.folds, u_hat, max_rows=rows, "
+              "stack=self.stack)\n",
+              "        loss, grad = hypergradient(self.folds, u_hat, max_rows=rows, "
+              "stack=self.stack)\n        u_hat.grad = -grad  # MUTANT\n")],
+        [S + "test_hyper_steps_reach_an_interior_optimum_the_scan_never_saw[linear]",
+         "test_search.py::test_trajectory_goes_downhill_on_the_closed_form_cv_curve"],
+    ),
+    Break(
+        "hypernet-ignores-t", "the hypernets ignore t (weights constant in the hyperparameters)",
+        [Edit("_hypernet.py",
+              "    def forward(self, t):\n        context = self._context(t - self.center)\n",
+              "    def forward(self, t):\n"
+              "        context = self._context((t - self.center) * 0)  # MUTANT\n"),
+         Edit("_hypernet.py", 'context = self._context(t - buffers["center"])',
+              'context = self._context((t - buffers["center"]) * 0)  # MUTANT'),
+         Edit("_hypernet.py", "self.out(torch.tanh(self.hidden(2 * t - 1)))",
+              "self.out(torch.tanh(self.hidden(0 * t)))  # MUTANT"),
+         Edit("_hypernet.py", 'params["hidden.weight"], 2 * t - 1)',
+              'params["hidden.weight"], 0 * t)  # MUTANT')],
+        [S + "test_hypernet_weights_change_with_t_as_the_best_response_does",
+         S + "test_hyper_steps_reach_an_interior_optimum_the_scan_never_saw[linear]"],
+    ),
+    Break(
+        "scan-keeps-start", "the warm-up scan does not move the start",
+        [Edit("_train.py",
+              "            u_hat.copy_(torch.logit(torch.as_tensor(best, dtype=u_hat.dtype)))\n",
+              "            pass  # MUTANT: the scan keeps the start\n")],
+        [S + "test_warmup_scan_moves_the_start_to_a_better_point"],
+    ),
+    Break(
+        "no-penalty", "the weight-decay penalty never enters the training loss",
+        [Edit("_train.py", "            total = total + loss + fold.penalty(values, weights)\n",
+              "            total = total + loss  # MUTANT: no penalty\n"),
+         Edit("_train.py", "        total = fold_losses.sum() + penalty\n",
+              "        total = fold_losses.sum()  # MUTANT: no penalty\n")],
+        [S + "test_decay_penalty_shrinks_the_hypernet_weights_as_ridge_does",
+         "test_ridge_oracle.py::test_search_lands_near_closed_form_optimum[0]"],
+    ),
+    Break(
+        "module-attribute-unset",
+        "a module attribute (dropout's p, a float read in forward) is never set in training",
+        [Edit("_targets.py",
+              "    def set_train(self, net, value):\n        holder, attr = self._holder(net)\n"
+              "        setattr(holder, attr, float(value))\n",
+              "    def set_train(self, net, value):\n        holder, attr = self._holder(net)\n"
+              "        pass  # MUTANT: never set\n")],
+        [S + "test_dropout_rate_is_set_before_every_training_forward",
+         "test_search.py::test_float_module_attribute_moves_to_the_closed_form_optimum"],
+    ),
+    Break(
+        "train-mode-validation-per-fold",
+        "validation runs in training mode (the per-fold path: scan, small folds)",
+        [Edit("_train.py", "    fold.set_eval()\n    fold.module.eval()\n",
+              "    fold.set_eval()\n    fold.module.train()  # MUTANT\n")],
+        [S + "test_validation_loss_is_the_eval_mode_loss[per-fold]"],
+    ),
+    Break(
+        "train-mode-validation-stacked",
+        "validation runs in training mode (the stacked path: folds of >= 256 rows)",
+        [Edit("_stack.py", "            fold.set_eval()\n            fold.module.eval()\n",
+              "            fold.set_eval()\n            fold.module.train()  # MUTANT\n")],
+        [S + "test_validation_loss_is_the_eval_mode_loss[stacked]"],
+    ),
+    Break(
+        "leak", "validation rows leak into a fold's training rows",
+        [Edit("_folds.py",
+              "        X_train, X_test = _safe_indexing(X, train), _safe_indexing(X, test)\n",
+              "        train = np.concatenate([train, test])  # MUTANT: leak\n"
+              "        X_train, X_test = _safe_indexing(X, train), _safe_indexing(X, test)\n")],
+        [S + "test_validation_rows_never_reach_the_folds_training"],
+    ),
+    Break(
+        "rows-reversed", "cv_results_ rows come out in reverse order (params and scores together)",
+        [Edit("_search.py", '            candidates = self._candidate_points(hyper["result"])\n',
+              '            candidates = self._candidate_points(hyper["result"])[::-1]'
+              '  # MUTANT\n')],
+        [S + "test_rows_are_the_path_in_order_and_rescore_independently"],
+    ),
+    Break(
+        "rows-misaligned", "cv_results_ rows' params come out in another order than their scores",
+        [Edit("_search.py",
+              "        candidate_params = [builder.space.values_from_unit(t) "
+              "for t in candidates]\n",
+              "        candidate_params = [builder.space.values_from_unit(t) "
+              "for t in candidates[::-1]]  # MUTANT\n")],
+        [S + "test_rows_are_the_path_in_order_and_rescore_independently"],
+    ),
+]
+
+GUARD = '''\
+"""Written by tests/mutations.py: fail the run unless skhyper is imported from the copy."""
+import os
+import sys
+
+import pytest
+
+
+def pytest_collection_finish(session):
+    copy = os.environ["SKHYPER_MUTANT_DIR"]
+    mods = {n: m for n, m in sys.modules.items() if n == "skhyper" or n.startswith("skhyper.")}
+    wrong = sorted(n for n, m in mods.items()
+                   if not os.path.realpath(getattr(m, "__file__", "") or "").startswith(copy))
+    with open(os.path.join(copy, "imported.txt"), "w") as f:
+        f.write(repr(getattr(mods.get("skhyper"), "__file__", None)))
+    if not mods or wrong:
+        pytest.exit(f"skhyper not imported from the mutant copy {copy}: {wrong or 'none'}", 3)
+'''
+
+
+class MutationError(Exception):
+    pass
+
+
+def apply(brk, package):
+    for edit in brk.edits:
+        path = package / edit.file
+        text = path.read_text()
+        count = text.count(edit.old)
+        if count != 1:
+            raise MutationError(
+                f"break {brk.name!r}: in skhyper/{edit.file} the text to replace occurs "
+                f"{count} times (exactly 1 needed); the source changed, so update this "
+                f"break's edit in tests/mutations.py. Text:\n{edit.old}"
+            )
+        path.write_text(text.replace(edit.old, edit.new))
+
+
+def run_subset(brk, source, subset, timeout):
+    """Copy the package, apply ``brk`` (None: unbroken), run the subset; returns a dict."""
+    with tempfile.TemporaryDirectory(prefix="skhyper-mutant-") as tmp:
+        tmp = os.path.realpath(tmp)
+        package = Path(tmp) / "skhyper"
+        shutil.copytree(source, package, ignore=shutil.ignore_patterns("__pycache__"))
+        if brk is not None:
+            apply(brk, package)
+        Path(tmp, "_mutation_guard.py").write_text(GUARD)
+        report = Path(tmp, "report.xml")
+        env = {**os.environ, "PYTHONPATH": tmp, "SKHYPER_MUTANT_DIR": tmp,
+               "PYTHONDONTWRITEBYTECODE": "1"}
+        cmd = [sys.executable, "-m", "pytest", *[str(TESTS / f) for f in subset], "-q",
+               "-p", "no:cacheprovider", "-p", "_mutation_guard", f"--junitxml={report}",
+               "-o", "junit_family=xunit1"]
+        begin = time.perf_counter()
+        try:
+            proc = subprocess.run(cmd, cwd=tmp, env=env, capture_output=True, text=True,
+                                  timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return {"timeout": True, "failed": [], "seconds": time.perf_counter() - begin}
+        seconds = time.perf_counter() - begin
+        imported = Path(tmp, "imported.txt")
+        if proc.returncode == 3 or not imported.exists() or not report.exists():
+            raise MutationError(
+                f"{brk.name if brk else 'unbroken copy'}: the run did not import skhyper "
+                f"from the copy, or did not report (exit {proc.returncode}):\n"
+                f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+            )
+        failed, total = [], 0
+        for case in ET.parse(report).iter("testcase"):
+            total += 1
+            if case.find("failure") is not None or case.find("error") is not None:
+                module = case.get("file") or case.get("classname", "").split(".")[-1] + ".py"
+                failed.append(f"{Path(module).name}::{case.get('name')}")
+        return {"timeout": False, "failed": failed, "total": total, "seconds": seconds,
+                "imported": imported.read_text()}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--package", default=str(ROOT / "skhyper"),
+                        help="the package directory to copy (default: this checkout's)")
+    parser.add_argument("--only", action="append", help="run only the named break(s)")
+    parser.add_argument("--list", action="store_true", help="list the breaks and exit")
+    parser.add_argument("--jobs", type=int, default=2, help="mutants run at once (default 2)")
+    parser.add_argument("--timeout", type=float, default=600, help="seconds per run")
+    args = parser.parse_args(argv)
+
+    breaks = [b for b in BREAKS if not args.only or b.name in args.only]
+    if args.only and len(breaks) != len(set(args.only)):
+        parser.error(f"unknown break in {args.only}; known: {[b.name for b in BREAKS]}")
+    if args.list:
+        for b in BREAKS:
+            print(f"{b.name}: {b.what}")
+            for c in b.catchers:
+                print(f"    must fail: {c}")
+        return 0
+    source = Path(args.package).resolve()
+    begin = time.perf_counter()
+    # every edit must apply before anything runs
+    broken = []
+    for b in breaks:
+        with tempfile.TemporaryDirectory() as tmp:
+            shutil.copytree(source, Path(tmp) / "skhyper",
+                            ignore=shutil.ignore_patterns("__pycache__"))
+            try:
+                apply(b, Path(tmp) / "skhyper")
+            except MutationError as err:
+                broken.append(str(err))
+    if broken:
+        print("MUTATION CHECK BROKEN:", *broken, sep="\n\n", file=sys.stderr)
+        return 2
+
+    print(f"Mutation check: {len(breaks)} breaks of {source}, subset: {', '.join(SUBSET)}",
+          flush=True)
+    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        try:
+            futures = {None: pool.submit(run_subset, None, source, SUBSET, args.timeout)}
+            futures.update({b.name: pool.submit(run_subset, b, source, SUBSET, args.timeout)
+                            for b in breaks})
+            results = {name: f.result() for name, f in futures.items()}
+        except MutationError as err:
+            print(f"MUTATION CHECK BROKEN: {err}", file=sys.stderr)
+            return 2
+
+    base = results.pop(None)
+    print(f"unbroken copy: {base['total']} tests, {len(base['failed'])} failed "
+          f"({base['seconds']:.0f} s; skhyper imported from {base['imported']})")
+    if base["timeout"] or base["failed"]:
+        print("The subset must pass on the unbroken package first:", *base["failed"],
+              sep="\n  ", file=sys.stderr)
+        return 2
+
+    problems = []
+    rows = []
+    for b in breaks:
+        r = results[b.name]
+        if r["timeout"]:
+            rows.append((b.name, "caught (timed out)", ["(the run timed out)"]))
+            continue
+        missed = [c for c in b.catchers if c not in r["failed"]]
+        if not r["failed"]:
+            problems.append(f"{b.name}: SURVIVED (no test failed)")
+        for c in missed:
+            problems.append(f"{b.name}: its catcher {c} passed")
+        status = "caught" if r["failed"] and not missed else "SURVIVED" if not r["failed"] \
+            else "caught, not by its catcher"
+        rows.append((b.name, f"{status} ({len(r['failed'])}/{r['total']} failed, "
+                             f"{r['seconds']:.0f} s)", r["failed"]))
+
+    print()
+    print("| break | result | failing tests (catchers marked *) |")
+    print("|---|---|---|")
+    for b, (name, status, failed) in zip(breaks, rows):
+        shown = [f"*{t}*" if t in b.catchers else t for t in failed]
+        print(f"| {name} | {status} | {'<br>'.join(shown) or '-'} |")
+    print(f"\nTotal {time.perf_counter() - begin:.0f} s.")
+    if problems:
+        print("\nMUTATION CHECK FAILED:", *problems, sep="\n  ")
+        return 1
+    print("Every break was caught by the tests that assert its behaviour.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
