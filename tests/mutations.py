@@ -318,11 +318,13 @@ def main(argv=None):
                              f"{r['seconds']:.0f} s)", r["failed"]))
 
     print()
-    print("| break | result | failing tests (catchers marked *) |")
+    print("| break | result | failing tests (its catchers in bold) |")
     print("|---|---|---|")
     for b, (name, status, failed) in zip(breaks, rows):
-        shown = [f"*{t}*" if t in b.catchers else t for t in failed]
-        print(f"| {name} | {status} | {'<br>'.join(shown) or '-'} |")
+        ordered = [t for t in failed if t in b.catchers] + [t for t in failed
+                                                            if t not in b.catchers]
+        shown = [f"**{t}**" if t in b.catchers else t for t in ordered]
+        print(f"| {name} | {status} | {'; '.join(shown) or '-'} |")
     print(f"\nTotal {time.perf_counter() - begin:.0f} s.")
     if problems:
         print("\nMUTATION CHECK FAILED:", *problems, sep="\n  ")
