@@ -94,7 +94,7 @@ def test_predicted_loss_matches_exact_fits_near_the_found_point():
     # measured within 2.7% of the exact CV loss over 12 runs (data seeds 0, 1, 3 x
     # random_state 0-3); 6% leaves a margin of 2.2x
     np.testing.assert_allclose(predicted, exact, rtol=0.06)
-    # the exact curve rises by 2.6-7% from the centre to either end (same runs): the
-    # prediction must rise too (a landscape flat in the decay would not)
+    # the exact curve rises by 2.6% or more from the centre to either end (same runs):
+    # the prediction must rise too (a landscape flat in the decay would not)
     assert exact[0] > exact[2] and exact[-1] > exact[2]
     assert predicted[0] > predicted[2] and predicted[-1] > predicted[2]

@@ -44,7 +44,7 @@ def test_hyper_steps_reach_an_interior_optimum_the_scan_never_saw(hypernet):
     assert start > 10 * wd_star  # the start is far from the optimum...
     found = search.best_params_[KEY]
     # ...and the search ends within x1.5 of it: the largest miss measured over data
-    # seeds 0, 1, 3 x random_state 0-3 was x1.28 (linear) and x1.23 (structured), a
+    # seeds 0, 1, 3 x random_state 0-3 was x1.28 (linear) and x1.26 (structured), a
     # margin of 1.6x in log distance (benchmarks/strength_margins.py)
     assert wd_star / 1.5 <= found <= wd_star * 1.5, (found, wd_star)
     assert cv_loss(X, y, splits, found) < cv_loss(X, y, splits, start)
@@ -92,7 +92,7 @@ def test_decay_penalty_shrinks_the_hypernet_weights_as_ridge_does():
         # measured over 12 runs (data seeds 0, 1, 3 x random_state 0-3, 36 folds):
         # rel_ridge 0.02-0.22 (asked < 0.3, margin 1.4x); the least-squares fit 2.6x
         # farther or more (asked: farther); the shrink over the closed form's
-        # 0.91-1.14 (asked within x1.25, margin 1.7x in log distance)
+        # 0.90-1.14 (asked within x1.25, margin 1.7x in log distance)
         assert m["rel_ridge"] < 0.3, m
         assert m["rel_plain"] > m["rel_ridge"], m
         assert m["shrink"] < 1.0, m
@@ -126,15 +126,19 @@ def test_dropout_rate_is_set_before_every_training_forward():
     HypernetSearchCV(net, {"module__dropout": (low, high)}, cv=3, refit=False,
                      random_state=0).fit(X, y)
     seen = np.array(RecordsDropout.seen)
+    # the target's check probes both ends of the box once (a forward at each): the
+    # loop's own rates stay 1% of the box inside them
+    seen = seen[(seen != low) & (seen != high)]
     n_steps = 6 * int(np.ceil(100 / 32))  # epochs x batches of a fold's 100 rows
     assert len(seen) >= n_steps
     # a continuous sampler repeats no value; the module's own rate (0.0) is outside
     # the box, so a rate never set would show as repeats of 0.0
     assert len(np.unique(seen)) >= n_steps
     assert np.all((seen >= low) & (seen <= high))
-    # 18 warm-up steps over the box from a Sobol sequence reach each tenth of the box
+    # the 8 warm-up steps (2 of 6 epochs x 4 batches) take the first 8 points of a
+    # scrambled Sobol sequence: one in each eighth of the box, the two end ones included
     span = high - low
-    assert seen.min() < low + 0.1 * span and seen.max() > high - 0.1 * span
+    assert seen.min() < low + span / 8 and seen.max() > high - span / 8
 
 
 class ShrinksInTraining(nn.Module):
