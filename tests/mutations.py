@@ -48,6 +48,8 @@ SUBSET = [
     "test_search.py",
     "test_loop_options.py",
     "test_landscape.py",
+    "test_vector_bounds.py",
+    "test_ridge_per_feature.py",
 ]
 
 
@@ -67,6 +69,7 @@ class Break:
 
 
 S = "test_search_strength.py::"
+V = "test_vector_bounds.py::"
 BREAKS = [
     Break(
         "no-hyper-step", "the hyper step is a no-op (lambda_hat moves only by the scan)",
@@ -165,6 +168,29 @@ BREAKS = [
               "        candidate_params = [builder.space.values_from_unit(t) "
               "for t in candidates[::-1]]  # MUTANT\n")],
         [S + "test_rows_are_the_path_in_order_and_rescore_independently"],
+    ),
+    # vector keys (PerLayer / PerUnit / PerWeight)
+    Break(
+        "block-penalty-shared", "a block's penalty uses its mean decay, not each element's",
+        [Edit("_targets.py", "            (slot.take(value) * weights[slot.name].pow(2)).sum()",
+              "            (value.mean() * weights[slot.name].pow(2)).sum()  # MUTANT")],
+        [V + "test_block_penalty_is_the_explicit_per_element_sum_and_others_keep_the_nets_decay",
+         "test_ridge_per_feature.py::test_per_feature_decays_beat_the_best_shared_decay"
+         "_of_the_closed_form[0]"],
+    ),
+    Break(
+        "no-own-response", "a block's elements do not respond to their own coordinate",
+        [Edit("_hypernet.py",
+              "        return weight * torch.expm1(-torch.nn.functional.softplus(diagonal) * e)",
+              "        return 0 * weight  # MUTANT: no per-element response")],
+        [V + "test_each_block_coordinate_moves_its_own_weights_in_the_hypernet"],
+    ),
+    Break(
+        "refit-drops-vector-decay", "with_params leaves a vector decay out of the refit",
+        [Edit("_refit.py", "        estimator.set_params(**extra)\n",
+              "        pass  # MUTANT: the refit ignores the vector decay\n")],
+        [V + "test_with_params_trains_the_same_objective_as_a_loss_penalty[decays0]",
+         V + "test_best_estimator_equals_the_documented_call"],
     ),
 ]
 

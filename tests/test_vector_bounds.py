@@ -123,15 +123,18 @@ def test_each_block_coordinate_moves_its_own_weights_in_the_hypernet():
         "optimizer__weight_decay": PerUnit((1e-5, 1.0, "log"), params="out.weight")}),
         "structured")
     fold, _ = builder.build(X, y, np.arange(40), np.arange(40, 60), [0.5] * 3)
-    with torch.no_grad():
-        for p in fold.hypernet.response_parameters():
-            p.add_(torch.randn_like(p))
-    base = fold.hypernet(torch.full((3,), 0.5))["out.weight"]
-    moved = fold.hypernet(torch.tensor([0.5, 0.9, 0.5]))["out.weight"]
-    changed = (moved - base).abs().sum(dim=1)
-    # unit 1 moves through its own diagonal response and the shared summary; the
-    # others only through the summary (one mean over the block): unit 1 moves most
-    assert changed[1] > changed[0] and changed[1] > changed[2]
+    hypernet = fold.hypernet
+    with torch.no_grad():  # no mixing: only each unit's own response is left
+        for p in hypernet.mixing:
+            p.zero_()
+        rate = torch.tensor([0.5, 1.0, 2.0])
+        hypernet.diagonal[0].copy_(torch.log(torch.expm1(rate))[:, None].expand(3, 16))
+    base = hypernet(torch.full((3,), 0.5))["out.weight"]
+    moved = hypernet(torch.tensor([0.5, 0.9, 0.5]))["out.weight"]
+    # closed form of the shrinkage response: unit 1 scales by exp(-rate * 0.4), the
+    # units whose decay did not move keep their weights exactly
+    torch.testing.assert_close(moved[1], base[1] * torch.exp(-rate[1] * 0.4))
+    torch.testing.assert_close(moved[[0, 2]], base[[0, 2]], rtol=0, atol=0)
 
 
 # -- the hypergradient and the stacked step -------------------------------------------
