@@ -30,6 +30,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_method_params, _num_samples
 from tqdm.auto import tqdm
 
+from ._blocks import Block
 from ._folds import FoldBuilder, batch_size_of, check_finite, load_weights, optimizer_factory
 from ._hypernet import HYPERNETS
 from ._inference import fast_inference
@@ -564,7 +565,7 @@ n_splits_, refit_time_, multimetric_
 
     def _shrinkage(self, space, n_rows):
         """The hyperprior's strength: as given, or for ``"auto"`` 5 x the number of
-        vector-key hyperparameters per row of data (docs/design.md, decision 17)."""
+        vector-key hyperparameters per row of data (docs/design.md, decision 19)."""
         if self.shrinkage != "auto":
             return float(self.shrinkage)
         return AUTO_SHRINKAGE * sum(block.size for block in space.blocks) / n_rows
@@ -649,7 +650,7 @@ n_splits_, refit_time_, multimetric_
         for entry, dim, part in zip(space.entries, space.dimensions, space.slices()):
             values = np.clip(from_unit_array(dim, t[:, part]), dim.low, dim.high)
             # a scalar key: one value per step; a vector key: (n_steps, block size)
-            table[f"param_{dim.key}"] = values if hasattr(entry, "slots") else values[:, 0]
+            table[f"param_{dim.key}"] = values if isinstance(entry, Block) else values[:, 0]
         return table
 
     def _print_summary(self):
