@@ -20,12 +20,15 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from scipy.optimize import minimize
 from sklearn.model_selection import KFold
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from helpers import make_linear_regressor  # noqa: E402
-from test_ridge_per_feature import per_feature_cv_loss, sparse_ridge_problem  # noqa: E402
+from test_ridge_per_feature import (  # noqa: E402
+    per_feature_cv_loss,
+    shared_and_optimal_losses,
+    sparse_ridge_problem,
+)
 
 from skhyper import HypernetSearchCV, PerWeight  # noqa: E402
 
@@ -37,14 +40,7 @@ def captured_gain(seed, shrinkage):
     p = X.shape[1]
     cv = KFold(3, shuffle=True, random_state=seed)
     splits = list(cv.split(X))
-    shared = np.geomspace(LOW, HIGH, 200)
-    shared_losses = [per_feature_cv_loss(X, y, splits, np.full(p, d)) for d in shared]
-    best_shared = min(shared_losses)
-    optimum = minimize(
-        lambda z: per_feature_cv_loss(X, y, splits, np.exp(z)),
-        np.full(p, np.log(shared[int(np.argmin(shared_losses))])), method="L-BFGS-B",
-        bounds=[(np.log(LOW), np.log(HIGH))] * p,
-    ).fun
+    best_shared, optimum = shared_and_optimal_losses(X, y, splits, LOW, HIGH)
     search = HypernetSearchCV(
         make_linear_regressor(p, max_epochs=400, lr=0.05),
         {"optimizer__weight_decay": PerWeight((LOW, HIGH, "log"), params="weight")},
