@@ -17,6 +17,9 @@ Usage::
     python benchmarks/digits_vs_grid.py            # default start, seed 0
     python benchmarks/digits_vs_grid.py --corners  # plus the 4 corner starts
     python benchmarks/digits_vs_grid.py --seeds 0 1 2 --out benchmarks/results/digits.json
+
+``--out PATH`` writes ``{"metadata": ..., "rows": [...]}`` (the command and the commit it
+ran on, ``benchmarks/provenance.py``); without it nothing is written.
     python benchmarks/digits_vs_grid.py --workload small_digits  # regularization matters
 
 Workloads (``benchmarks/workloads.py``): ``digits`` (the issue's), ``small_digits``
@@ -38,6 +41,7 @@ from sklearn.metrics import accuracy_score, log_loss
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
 
 sys.path.insert(0, str(Path(__file__).parent))
+from provenance import metadata  # noqa: E402
 from workloads import WORKLOADS  # noqa: E402
 
 from skhyper import HypernetSearchCV  # noqa: E402
@@ -151,6 +155,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     workload = WORKLOADS[args.workload]
+    meta = metadata("digits_vs_grid.py", argv)  # before the run: the code it imported
     rows = [row for seed in args.seeds for row in run_seed(workload, seed, args.corners)]
     print(f"# {time.strftime('%Y-%m-%d')}, {platform.processor() or platform.machine()}, "
           f"torch {torch.__version__}, {args.threads} thread(s)")
@@ -158,7 +163,7 @@ def main(argv=None):
     print(markdown(rows))
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(rows, indent=1))
+        args.out.write_text(json.dumps({"metadata": meta, "rows": rows}, indent=1))
     return rows
 
 

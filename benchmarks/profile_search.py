@@ -8,11 +8,14 @@ before/after is measured side by side (see benchmarks/NOTES.md)::
 
     python benchmarks/profile_search.py --workload digits --repeats 3
     python benchmarks/profile_search.py --workload large --variants default skorch-scoring
+    python benchmarks/profile_search.py hyper_steps_per_epoch=4 --variants default --save
 
 Variants: ``default``; ``loop`` (the folds train one by one, not stacked);
 ``foreach`` (foreach Adam instead of fused); ``skorch-scoring`` (rows scored
-through skorch's row-by-row DataLoader, not slices). Reported: the median over
-``--repeats`` of each phase, divided by the median plain fit.
+through skorch's row-by-row DataLoader, not slices). ``keyword=value`` arguments set
+HypernetSearchCV's parameters. Reported: the median over ``--repeats`` of each phase,
+divided by the median plain fit. ``--save`` writes
+``benchmarks/results/profile_<workload>[_<settings>].md`` and ``.json``.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import torch
 from sklearn.model_selection import KFold, StratifiedKFold
 
 sys.path.insert(0, str(Path(__file__).parent))
+from provenance import metadata, save  # noqa: E402
 from workloads import WORKLOADS  # noqa: E402
 
 from skhyper import HypernetSearchCV, _folds, _train  # noqa: E402
@@ -97,7 +101,7 @@ def _signature_without_fused(fn):
     return sig.replace(parameters=params)
 
 
-def profile(workload, variants, repeats, seed):
+def profile(workload, variants, repeats, seed, settings=None):
     X_train, _, y_train, _ = workload.data(seed)
     classifier = hasattr(workload.make_net(), "predict_proba")
     splitter = StratifiedKFold if classifier else KFold
@@ -112,7 +116,7 @@ def profile(workload, variants, repeats, seed):
         for name in variants:
             seconds = {}
             search = HypernetSearchCV(workload.make_net(), workload.bounds, cv=cv,
-                                      scoring=scoring, random_state=seed)
+                                      scoring=scoring, random_state=seed, **(settings or {}))
             with variant(name), phase_timers(seconds):
                 begin = time.perf_counter()
                 search.fit(X_train, y_train)
@@ -140,13 +144,24 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("settings", nargs="*", help="HypernetSearchCV keyword=value pairs")
+    parser.add_argument("--save", action="store_true", help="write benchmarks/results/")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    unit, runs = profile(WORKLOADS[args.workload], args.variants, args.repeats, args.seed)
-    print(f"# {time.strftime('%Y-%m-%d')}, torch {torch.__version__}, {args.threads} thread(s); "
-          f"plain fit {unit:.2f}s; cells in plain fits (medians of {args.repeats})")
-    print("# python benchmarks/profile_search.py " + " ".join(argv or sys.argv[1:]))
-    print(table(unit, runs))
+    meta = metadata("profile_search.py", argv)  # before the run: the code it imported
+    settings = {k: int(v) if v.isdigit() else float(v)
+                for k, v in (s.split("=", 1) for s in args.settings)}
+    unit, runs = profile(WORKLOADS[args.workload], args.variants, args.repeats, args.seed,
+                         settings)
+    text = "\n".join([
+        f"# {time.strftime('%Y-%m-%d')}, torch {torch.__version__}, {args.threads} thread(s); "
+        f"plain fit {unit:.2f}s; cells in plain fits (medians of {args.repeats})",
+        "# python benchmarks/profile_search.py " + " ".join(argv or sys.argv[1:]),
+        table(unit, runs)])
+    print(text)
+    if args.save:
+        tag = "_".join([f"profile_{args.workload}", *(s.replace("=", "-") for s in args.settings)])
+        save(tag, meta, text, {"plain_fit_seconds": unit, "runs": runs})
 
 
 if __name__ == "__main__":

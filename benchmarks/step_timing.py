@@ -12,7 +12,7 @@ same process (medians of ``--repeats`` blocks of ``--steps`` steps):
 
 Usage::
 
-    python benchmarks/step_timing.py
+    python benchmarks/step_timing.py          # --save: also benchmarks/results/step_timing.*
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ import torch
 from sklearn.model_selection import StratifiedKFold
 
 sys.path.insert(0, str(Path(__file__).parent))
+from provenance import metadata, save  # noqa: E402
 from workloads import DIGITS  # noqa: E402
 
 from skhyper._folds import FoldBuilder  # noqa: E402
@@ -69,8 +70,10 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--save", action="store_true", help="write benchmarks/results/")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
+    meta = metadata("step_timing.py", argv)  # before the run: the code it imported
     torch.manual_seed(0)
     space, folds, stack = stacked_digits_folds()
     t = torch.tensor([0.3, 0.4])
@@ -99,10 +102,13 @@ def main(argv=None):
     for _ in range(args.repeats):
         for name, fn in variants.items():
             times[name].append(time_ms(fn, args.steps))
-    print(f"# torch {torch.__version__}, 1 thread; ms per step, median of {args.repeats} "
-          f"blocks of {args.steps}")
-    for name, values_ms in times.items():
-        print(f"{name:>18}: {statistics.median(values_ms):.3f} ms")
+    medians = {name: statistics.median(values_ms) for name, values_ms in times.items()}
+    text = "\n".join([f"# torch {torch.__version__}, 1 thread; ms per step, median of "
+                      f"{args.repeats} blocks of {args.steps}",
+                      *(f"{name:>18}: {ms:.3f} ms" for name, ms in medians.items())])
+    print(text)
+    if args.save:
+        save("step_timing", meta, text, {"median_ms": medians, "ms": times})
 
 
 if __name__ == "__main__":

@@ -56,8 +56,9 @@ Usage::
     python benchmarks/suite.py --workloads large --memory --scaling --seeds 0
     python benchmarks/suite.py --no-comparison --scaling        # the scaling table only
 
-Results go to ``--out`` (default ``benchmarks/results/``) as ``<tag>.json`` and
-``<tag>.md`` (tag ``suite``, or ``suite_quick`` with ``--quick``).
+Nothing is written unless asked: ``--save`` writes ``benchmarks/results/<tag>.json``
+and ``<tag>.md`` (tag ``suite``, or ``suite_quick`` with ``--quick``), ``--out DIR``
+writes them to ``DIR``; both record the commit they ran on.
 """
 
 from __future__ import annotations
@@ -67,7 +68,6 @@ import json
 import multiprocessing
 import platform
 import resource
-import subprocess
 import sys
 import time
 import warnings
@@ -84,6 +84,8 @@ from sklearn.metrics import accuracy_score, log_loss, mean_squared_error, r2_sco
 from sklearn.model_selection import GridSearchCV, KFold, RandomizedSearchCV, StratifiedKFold
 
 sys.path.insert(0, str(Path(__file__).parent))
+from provenance import RESULTS  # noqa: E402
+from provenance import metadata as metadata_of_run  # noqa: E402
 from workloads import LARGE, WORKLOADS, grid_for, variant, with_rows  # noqa: E402
 
 from skhyper import HypernetSearchCV  # noqa: E402
@@ -488,11 +490,7 @@ def override_epochs(workload, max_epochs):
 
 
 def metadata(args, argv):
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
-                                cwd=Path(__file__).parent, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        commit = None
+    provenance = metadata_of_run("suite.py", argv)
     versions = {"python": platform.python_version(), "torch": torch.__version__,
                 "sklearn": sklearn.__version__, "skorch": skorch.__version__}
     if optuna_available():
@@ -502,8 +500,9 @@ def metadata(args, argv):
         "date": time.strftime("%Y-%m-%d %H:%M:%S %z"),
         "platform": platform.platform(), "machine": platform.machine(),
         "processor": platform.processor(), "cpu_count": multiprocessing.cpu_count(),
-        "threads": args.threads, "versions": versions, "git_commit": commit,
-        "command": " ".join(["python", "benchmarks/suite.py", *argv]),
+        "threads": args.threads, "versions": versions, "git_commit": provenance["git_commit"],
+        "uncommitted_skhyper_files": provenance["uncommitted_skhyper_files"],
+        "command": provenance["command"],
         "workloads": args.workloads, "seeds": args.seeds, "methods": args.methods,
         "points": args.points, "cv": CV, "max_epochs_override": args.max_epochs,
         "unit_repeats": args.unit_repeats,
@@ -532,13 +531,16 @@ def parse_args(argv):
                         help="skip the searcher comparison (memory/scaling tables only)")
     parser.add_argument("--max-epochs", type=int,
                         help="override every net's max_epochs (smoke tests only)")
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
+    parser.add_argument("--save", action="store_true", help="write benchmarks/results/<tag>.*")
+    parser.add_argument("--out", type=Path, help="write <tag>.json and <tag>.md here instead")
     parser.add_argument("--tag", help="output file stem (default suite or suite_quick)")
     args = parser.parse_args(argv)
     for key, value in (QUICK if args.quick else DEFAULTS).items():
         if getattr(args, key) is None:
             setattr(args, key, value)
     args.tag = args.tag or ("suite_quick" if args.quick else "suite")
+    if args.save and args.out is None:
+        args.out = RESULTS
     if "optuna" in args.methods and not optuna_available():
         print("OptunaSearchCV skipped: optuna / optuna-integration not installed "
               "(pip install optuna optuna-integration)")
@@ -554,7 +556,8 @@ def main(argv=None):
     begin = time.perf_counter()
     result = {"metadata": metadata(args, argv)}
     sections = [f"<!-- {result['metadata']['command']} -->",
-                f"{result['metadata']['date']}, {platform.machine()}, torch {torch.__version__}, "
+                f"{result['metadata']['date']}, commit {result['metadata']['git_commit']}, "
+                f"{platform.machine()}, torch {torch.__version__}, "
                 f"{args.threads} torch thread(s)", ""]
     if not args.no_comparison:
         rows = [row for workload in workloads for seed in args.seeds
@@ -575,10 +578,11 @@ def main(argv=None):
     sections.append(f"Total: {result['metadata']['total_seconds']:.0f} s")
     text = "\n".join(sections)
     print(text)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / f"{args.tag}.json").write_text(json.dumps(result, indent=1))
-    (args.out / f"{args.tag}.md").write_text(text + "\n")
-    print(f"wrote {args.out / (args.tag + '.json')} and {args.out / (args.tag + '.md')}")
+    if args.out is not None:
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / f"{args.tag}.json").write_text(json.dumps(result, indent=1))
+        (args.out / f"{args.tag}.md").write_text(text + "\n")
+        print(f"wrote {args.out / (args.tag + '.json')} and {args.out / (args.tag + '.md')}")
     return result
 
 
