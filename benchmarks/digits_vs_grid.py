@@ -19,7 +19,8 @@ Usage::
     python benchmarks/digits_vs_grid.py --seeds 0 1 2 --out benchmarks/results/digits.json
 
 ``--out PATH`` writes ``{"metadata": ..., "rows": [...]}`` (the command and the commit it
-ran on, ``benchmarks/provenance.py``); without it nothing is written.
+ran on, ``benchmarks/provenance.py``) and the printed table next to it (``PATH`` with
+``.md``); without it nothing is written.
     python benchmarks/digits_vs_grid.py --workload small_digits  # regularization matters
 
 Workloads (``benchmarks/workloads.py``): ``digits`` (the issue's), ``small_digits``
@@ -164,6 +165,8 @@ def main(argv=None):
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps({"metadata": meta, "rows": rows}, indent=1))
+        args.out.with_suffix(".md").write_text(f"<!-- {json.dumps(meta)} -->\n\n"
+                                               f"{markdown(rows)}\n")
     return rows
 
 
