@@ -9,12 +9,12 @@ Usage::
 
     python benchmarks/ridge_per_feature.py                        # seeds 0-9, auto
     python benchmarks/ridge_per_feature.py --shrinkage 0 1 auto
+    python benchmarks/ridge_per_feature.py --shrinkage 0 1 10 auto --save  # results/
 """
 
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 from pathlib import Path
 
@@ -24,6 +24,7 @@ from sklearn.model_selection import KFold
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from helpers import make_linear_regressor  # noqa: E402
+from provenance import metadata, save  # noqa: E402
 from test_ridge_per_feature import (  # noqa: E402
     per_feature_cv_loss,
     shared_and_optimal_losses,
@@ -56,16 +57,23 @@ def main(argv=None):
     parser.add_argument("--seeds", type=int, nargs="+", default=list(range(10)))
     parser.add_argument("--shrinkage", nargs="+", default=["auto"],
                         type=lambda v: v if v == "auto" else float(v))
+    parser.add_argument("--save", action="store_true",
+                        help="also write benchmarks/results/ridge_per_feature.{md,json}")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                            text=True).stdout.strip()
-    print(f"commit {commit}; share of the closed-form per-feature gain earned per data seed")
+    meta = metadata("ridge_per_feature.py", argv)
+    lines, runs = [], {}
+    print(f"commit {meta['git_commit']}; share of the closed-form per-feature gain earned "
+          "per data seed")
     for shrinkage in args.shrinkage:
         gains = [captured_gain(seed, shrinkage) for seed in args.seeds]
+        runs[str(shrinkage)] = gains
         cells = " ".join(f"{g:.2f}" for g in gains)
-        print(f"shrinkage={shrinkage}: {cells}  (mean {np.mean(gains):.2f}, "
-              f"min {min(gains):.2f}, max {max(gains):.2f})", flush=True)
+        lines.append(f"shrinkage={shrinkage}: {cells}  (mean {np.mean(gains):.2f}, "
+                     f"min {min(gains):.2f}, max {max(gains):.2f})")
+        print(lines[-1], flush=True)
+    if args.save:
+        save("ridge_per_feature", meta, "\n".join(lines), {"seeds": args.seeds, "gains": runs})
 
 
 if __name__ == "__main__":

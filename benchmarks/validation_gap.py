@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -44,12 +43,11 @@ from many_hyperparameters import (  # noqa: E402
     real_cv_loss,
     test_metrics,
 )
+from provenance import metadata, save  # noqa: E402
 from scipy.stats import loguniform  # noqa: E402
 
 import skhyper  # noqa: E402
 from skhyper import HypernetSearchCV, with_params  # noqa: E402
-
-RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def strength(text):
@@ -123,17 +121,11 @@ def main(argv=None):
                 runs.append(one_run(row, shrinkage, seed, data))
                 print(json.dumps(runs[-1]), flush=True)
     text = table(runs)
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                            text=True).stdout.strip()
-    command = "python benchmarks/validation_gap.py " + " ".join(argv or sys.argv[1:])
-    print(f"\n{text}\n\n({time.perf_counter() - begin:.0f} s, commit {commit}, seeds {seeds})")
+    meta = metadata("validation_gap.py", argv)
+    print(f"\n{text}\n\n({time.perf_counter() - begin:.0f} s, commit {meta['git_commit']}, "
+          f"seeds {seeds})")
     if args.save:
-        RESULTS.mkdir(exist_ok=True)
-        meta = {"command": command.strip(), "commit": commit, "date": time.strftime("%Y-%m-%d"),
-                "seeds": seeds}
-        (RESULTS / "validation_gap.json").write_text(json.dumps({**meta, "runs": runs}, indent=1))
-        (RESULTS / "validation_gap.md").write_text(
-            f"<!-- {json.dumps(meta)} -->\n\n{text}\n")
+        save("validation_gap", meta, text, {"seeds": seeds, "runs": runs})
 
 
 if __name__ == "__main__":
