@@ -21,6 +21,7 @@ from skorch import NeuralNet
 from skorch.utils import to_tensor
 
 from ._blocks import Block
+from ._checks import probe_module
 from ._hypernet import HypernetLayout, make_hypernet
 from ._targets import BlockWeightDecay, WeightDecay, resolve_target
 from ._train import Fold, run_module, take
@@ -105,6 +106,43 @@ def batch_size_of(net, n_rows):
     if not isinstance(size, numbers.Integral) or size == -1 or size > n_rows:
         return n_rows
     return int(size)
+
+
+def check_net_params(net, warmup_fraction):
+    """Clear errors for net parameters that would make the search fail or do nothing.
+
+    ``max_epochs`` must be a positive integer, ``batch_size`` (and
+    ``iterator_train__batch_size``) a positive integer or -1, and the warm-up
+    (``round(warmup_fraction * max_epochs)`` epochs) must leave at least one
+    epoch of hyperparameter steps.
+    """
+    epochs = net.max_epochs
+    if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) or epochs < 1:
+        raise ValueError(
+            f"The net's max_epochs={epochs!r}: HypernetSearchCV trains the hypernets for "
+            "max_epochs epochs and needs a positive integer. Set it on the net, e.g. "
+            "net.set_params(max_epochs=20)."
+        )
+    sizes = {"batch_size": net.batch_size}
+    given = net.get_params_for("iterator_train")
+    if "batch_size" in given:
+        sizes["iterator_train__batch_size"] = given["batch_size"]
+    for name, size in sizes.items():
+        if size is None:
+            continue
+        integral = isinstance(size, numbers.Integral) and not isinstance(size, bool)
+        if not integral or (size < 1 and size != -1):
+            raise ValueError(
+                f"The net's {name}={size!r}: it must be a positive integer, or -1 for "
+                f"the whole training set. Set it on the net, e.g. {name}=128."
+            )
+    warmup = int(round(warmup_fraction * int(epochs)))
+    if warmup >= epochs:
+        raise ValueError(
+            f"warmup_fraction={warmup_fraction!r} with the net's max_epochs={epochs!r} "
+            f"makes the warm-up cover all {int(epochs)} epochs, so no hyperparameter step "
+            "would happen. Lower warmup_fraction (fewer warm-up epochs) or raise max_epochs."
+        )
 
 
 def optimizer_factory(net):
@@ -235,6 +273,9 @@ class FoldBuilder:
 
         for target, dim in zip(targets, self.space.dimensions):
             target.check(net)
+            target.check_bounds(net, dim.low, dim.high)
+        probe_module(net, X_train, forward_kwargs)
+        for target, dim in zip(targets, self.space.dimensions):
             target.check_effect(net, forward, dim.low, dim.high)
 
     def _fold(self, net, targets, t_center, X_train, y_train, X_val, y_val, forward_kwargs):

@@ -31,7 +31,15 @@ from sklearn.utils.validation import _check_method_params, _num_samples
 from tqdm.auto import tqdm
 
 from ._blocks import Block
-from ._folds import FoldBuilder, batch_size_of, check_finite, load_weights, optimizer_factory
+from ._checks import check_dense, check_estimator_kind, check_splits, propagate_interrupts
+from ._folds import (
+    FoldBuilder,
+    batch_size_of,
+    check_finite,
+    check_net_params,
+    load_weights,
+    optimizer_factory,
+)
 from ._hypernet import HYPERNETS
 from ._inference import fast_inference
 from ._landscape import predicted_loss, virtual_grid_search
@@ -420,11 +428,13 @@ n_splits_, refit_time_, multimetric_
         """
         for name in _FITTED:
             self.__dict__.pop(name, None)
+        check_estimator_kind(self.estimator)
         self._validate_params()
         builder = FoldBuilder(self.estimator, parse_bounds(self.param_bounds), self.hypernet)
         scorers, refit_metric = self._get_scorers()
         X, y = indexable(X, y)
         self._check_data(X, y, builder)
+        check_net_params(builder.net, self.warmup_fraction)
         params = _check_method_params(X, params=params)
         routed = self._get_routed_params_for_fit(params)
         splits = self._splits(X, y, routed.splitter.split)
@@ -495,6 +505,7 @@ n_splits_, refit_time_, multimetric_
                 "cv.split and cv.get_n_splits return inconsistent results. "
                 f"Expected {n_splits} splits, got {len(splits)}"
             )
+        check_splits(splits)
         return splits
 
     def _best(self, results, refit_metric):
@@ -506,6 +517,7 @@ n_splits_, refit_time_, multimetric_
         return best
 
     def _check_data(self, X, y, builder):
+        check_dense(X)
         if y is None:
             raise ValueError(
                 "HypernetSearchCV needs targets y: the validation loss that guides "
@@ -611,8 +623,18 @@ n_splits_, refit_time_, multimetric_
         order = np.argsort(results[f"rank_test_{metric}"], kind="stable")[: self.verify]
         candidate_params = [results["params"][i] for i in order]
         parallel = Parallel(n_jobs=self.n_jobs, pre_dispatch=self.pre_dispatch)
+        with propagate_interrupts():  # skorch's fit swallows Ctrl-C
+            out = self._verify_fits(parallel, candidate_params, splits, X, y, scorers,
+                                    routed, seed, device)
+        _warn_or_raise_about_fit_failures(out, self.error_score)
+        if callable(self.scoring):
+            _insert_error_scores(out, self.error_score)
+        return self._format_results(candidate_params, len(splits), out)
+
+    def _verify_fits(self, parallel, candidate_params, splits, X, y, scorers, routed, seed,
+                     device):
         tasks = [(params, split) for params in candidate_params for split in splits]
-        out = parallel(
+        return parallel(
             delayed(_seeded_fit_and_score)(
                 None if seed is None else seed + i, device, with_params(self.estimator, params),
                 X, y, train=train, test=test, parameters=None,
@@ -623,15 +645,12 @@ n_splits_, refit_time_, multimetric_
             )
             for i, (params, (train, test)) in enumerate(tasks)
         )
-        _warn_or_raise_about_fit_failures(out, self.error_score)
-        if callable(self.scoring):
-            _insert_error_scores(out, self.error_score)
-        return self._format_results(candidate_params, len(splits), out)
 
     def _refit(self, best_params, X, y, routed):
         estimator = with_params(self.estimator, clone(best_params, safe=False))
         begin = time.perf_counter()
-        estimator.fit(X, y, **routed.estimator.fit)
+        with propagate_interrupts():  # skorch's fit swallows Ctrl-C
+            estimator.fit(X, y, **routed.estimator.fit)
         fitted = {"best_estimator_": estimator, "refit_time_": time.perf_counter() - begin}
         if hasattr(estimator, "feature_names_in_"):
             fitted["feature_names_in_"] = estimator.feature_names_in_

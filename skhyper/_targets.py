@@ -55,6 +55,9 @@ class HyperTarget:
     def check(self, net):
         """Raise :class:`UnsupportedHyperparameterError` if ``net`` cannot take it."""
 
+    def check_bounds(self, net, low, high):
+        """Raise ``ValueError`` if ``[low, high]`` leaves the hyperparameter's domain."""
+
     def set_train(self, net, value):
         """Put ``value`` in place before a training forward."""
 
@@ -71,6 +74,12 @@ class HyperTarget:
         ``forward()`` runs one seeded training-mode forward of ``net`` on a
         small batch and returns its output.
         """
+
+    def _out_of_domain(self, low, high, domain, fix):
+        raise ValueError(
+            f"param_bounds[{self.key!r}] = ({low!r}, {high!r}) leaves the valid domain "
+            f"{domain} of {self.key}. {fix}"
+        )
 
     def __repr__(self):
         return f"{type(self).__name__}({self.key!r})"
@@ -95,6 +104,11 @@ class WeightDecay(HyperTarget):
                 SkhyperWarning,
                 stacklevel=2,
             )
+
+    def check_bounds(self, net, low, high):
+        if low < 0:
+            self._out_of_domain(low, high, ">= 0", "Give bounds with low >= 0, e.g. "
+                                "(1e-5, 1e-1, 'log').")
 
     def penalty(self, value, weights):
         return 0.5 * value * sum(w.pow(2).sum() for w in weights.values())
@@ -174,6 +188,13 @@ class ModuleAttribute(HyperTarget):
                 f"(GridSearchCV(search, {{'estimator__{self.key}': [...]}}))."
             )
 
+    def check_bounds(self, net, low, high):
+        if isinstance(getattr(net.module_, self.name, None), torch.nn.Module):
+            # a dropout-like layer: torch refuses p outside [0, 1]; p = 1 drops everything
+            if low < 0 or high >= 1:
+                self._out_of_domain(low, high, "[0, 1) (the dropout probability p)",
+                                    "Give bounds inside it, e.g. (0.0, 0.8).")
+
     def set_train(self, net, value):
         holder, attr = self._holder(net)
         setattr(holder, attr, float(value))
@@ -221,6 +242,15 @@ class CriterionAttribute(HyperTarget):
                 "that stores it, e.g. criterion=torch.nn.CrossEntropyLoss with "
                 "criterion__label_smoothing."
             )
+
+    #: closed domains of known criterion attributes
+    domains = {"label_smoothing": (0.0, 1.0)}
+
+    def check_bounds(self, net, low, high):
+        domain = self.domains.get(self.name)
+        if domain is not None and not (domain[0] <= low and high <= domain[1]):
+            self._out_of_domain(low, high, f"[{domain[0]:g}, {domain[1]:g}]",
+                                "Give bounds inside it, e.g. (0.0, 0.3).")
 
     def set_train(self, net, value):
         setattr(net.criterion_, self.name, float(value))
