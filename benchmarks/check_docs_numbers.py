@@ -15,6 +15,9 @@ The rules:
 2. A results file is *stale* when the skhyper package at its commit differs from
    the one at HEAD (Python compared as syntax trees without docstrings, so edits to
    docstrings and comments do not count), or when it ran on uncommitted changes.
+   Commits listed in ``benchmarks/neutral_commits.txt`` (``NEUTRAL``), each with the
+   evidence that it changes no result (e.g. checks that only refuse invalid input,
+   and a benchmark re-run that printed the same numbers), do not make results stale.
 3. Every number in a covered file must be held by a results file at the precision
    the docs print it: ``0.183`` is held by ``0.1828``, ``18.0x`` by ``18.04``, an
    unsigned number also by its negative. Where a section (a heading with its
@@ -49,6 +52,7 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 COVERED = ["README.md", "docs/user_guide.md", "docs/benchmarks.md"]
 CODE = "skhyper"  # the code that the results describe
+NEUTRAL = ROOT / "benchmarks" / "neutral_commits.txt"  # commits that change no result
 
 # Phrases whose numbers are not measurements; blanked out before numbers are read.
 NOT_MEASURED = [
@@ -148,6 +152,26 @@ def code_at(commit):
     return code
 
 
+@cache
+def neutral_commits():
+    """``{sha: reason}`` of ``NEUTRAL``: commits declared not to change any result."""
+    out = {}
+    for line in NEUTRAL.read_text().splitlines() if NEUTRAL.exists() else []:
+        sha, _, reason = line.partition(" ")
+        if sha and not sha.startswith("#"):
+            out[git("rev-parse", "--verify", "--quiet", f"{sha}^{{commit}}").strip() or sha] = (
+                reason.strip())
+    return out
+
+
+def results_changing_commits(commit):
+    """The commits since ``commit`` that changed the package's code, less those that
+    ``NEUTRAL`` declares results-neutral."""
+    neutral = neutral_commits()
+    since = git("rev-list", f"{commit}..HEAD", "--", CODE).split()
+    return [c for c in since if c not in neutral and code_at(f"{c}^") != code_at(c)]
+
+
 def staleness(commit, dirty):
     """None when the results describe HEAD's code, else why not."""
     if commit is None:
@@ -157,7 +181,7 @@ def staleness(commit, dirty):
         return f"records commit {commit}, which this clone lacks (fetch the history)"
     head = code_at("HEAD")
     changed = sorted(p for p in set(code) | set(head) if code.get(p) != head.get(p))
-    if changed:
+    if changed and results_changing_commits(commit):
         return f"commit {commit[:7]}: {CODE}/ code changed since ({', '.join(changed)})"
     if dirty:
         return f"commit {commit[:7]}, run with uncommitted changes to {', '.join(dirty)}"
