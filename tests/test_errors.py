@@ -5,7 +5,6 @@ whose previous fit succeeded (then reconfigured with ``set_params``); after
 the failure neither may carry any fitted attribute.
 """
 
-import copy
 import math
 
 import numpy as np
@@ -78,29 +77,7 @@ def tiny_net(module, **overrides):
 X_CLF, Y_CLF = classification_data()
 
 
-# -- the two starting states ------------------------------------------------------
-@pytest.fixture(scope="module")
-def fitted_once():
-    search = HypernetSearchCV(make_classifier(max_epochs=2), GOOD, cv=3, random_state=0)
-    return search.fit(X_CLF, Y_CLF)
-
-
-@pytest.fixture(params=["fresh", "after-success"])
-def build(request, fitted_once):
-    """``build(estimator, bounds, **params)``: a search, fresh or previously fitted."""
-
-    def _build(estimator=None, bounds=GOOD, **params):
-        estimator = make_classifier(max_epochs=2) if estimator is None else estimator
-        params.setdefault("cv", 3)
-        if request.param == "fresh":
-            return HypernetSearchCV(estimator, bounds, **params)
-        search = copy.deepcopy(fitted_once)
-        assert hasattr(search, "best_params_") and hasattr(search, "cv_results_")
-        return search.set_params(estimator=estimator, param_bounds=bounds, **params)
-
-    return _build
-
-
+# -- the two starting states (fixtures fitted_once and build: conftest.py) ---------
 def assert_unfitted(search, X=X_CLF):
     leftovers = sorted(k for k in vars(search) if k.endswith("_") and not k.startswith("_"))
     assert leftovers == [], f"fitted attributes left after a failed fit: {leftovers}"

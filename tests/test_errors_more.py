@@ -6,7 +6,6 @@ previous fit succeeded; ``HyperTrainer.run`` is replaced by a function that fail
 the test, so an error raised during training instead of before it shows up.
 """
 
-import copy
 import signal
 
 import numpy as np
@@ -38,28 +37,6 @@ class Logits(nn.Module):
 
     def forward(self, X):
         return self.lin(X)
-
-
-@pytest.fixture(scope="module")
-def fitted_once():
-    search = HypernetSearchCV(make_classifier(max_epochs=2), GOOD, cv=3, random_state=0)
-    return search.fit(X_CLF, Y_CLF)
-
-
-@pytest.fixture(params=["fresh", "after-success"])
-def build(request, fitted_once):
-    """``build(estimator, bounds, **params)``: a search, fresh or previously fitted."""
-
-    def _build(estimator=None, bounds=GOOD, **params):
-        estimator = make_classifier(max_epochs=2) if estimator is None else estimator
-        params.setdefault("cv", 3)
-        if request.param == "fresh":
-            return HypernetSearchCV(estimator, bounds, **params)
-        search = copy.deepcopy(fitted_once)
-        assert hasattr(search, "best_params_")
-        return search.set_params(estimator=estimator, param_bounds=bounds, **params)
-
-    return _build
 
 
 @pytest.fixture
