@@ -203,6 +203,7 @@ class FoldBuilder:
                 name: tuple(p.shape) for name, p in module.named_parameters() if p.requires_grad
             })
         self.space = space
+        self._resolved = None
 
     def fixed_weight_decay(self):
         """The net's own optimizer weight decay on the tensors no tuned decay
@@ -215,10 +216,16 @@ class FoldBuilder:
             return 0.0
         return float(self.net.get_params_for("optimizer").get("weight_decay", 0.0))
 
-    def _target(self, key, entry, net):
-        if isinstance(entry, Block):
-            return BlockWeightDecay(key, entry)
-        return resolve_target(key, net)
+    def _targets(self, net):
+        """The keys' targets, resolved once (a constructor argument is located by
+        building the module with its two bounds) and shared by every fold."""
+        if self._resolved is None:
+            self._resolved = [
+                BlockWeightDecay(key, entry) if isinstance(entry, Block)
+                else resolve_target(key, net, bounds=(dim.low, dim.high))
+                for key, entry, dim in zip(self.keys, self.space.entries, self.space.dimensions)
+            ]
+        return self._resolved
 
     def build(self, X, y, train, test, t_center, fit_params=None, check=False):
         """Return ``(fold, scoring_estimator)`` for one split.
@@ -244,7 +251,7 @@ class FoldBuilder:
             net.check_data(X_train, y_train)  # sets classes_ for classifiers
         device = net.device
         data = [to_tensors(a, device) for a in (X_train, y_train, X_test, y_test)]
-        targets = [self._target(key, e, net) for key, e in zip(self.keys, self.space.entries)]
+        targets = self._targets(net)
         if check:
             self._check_targets(net, targets, data[0], net_params)
         fold = self._fold(net, targets, t_center, *data, forward_kwargs=net_params)

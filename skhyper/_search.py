@@ -145,9 +145,10 @@ class HypernetSearchCV(BaseSearchCV):
         Maps the estimator's own parameter names to bounds: ``(low, high)``,
         ``(low, high, "log")`` or a frozen ``scipy.stats.uniform`` /
         ``loguniform``. Supported keys: ``optimizer__weight_decay``,
-        ``module__NAME`` (a dropout layer or float attribute read in
-        forward), ``criterion__NAME`` (a float attribute such as
-        ``label_smoothing``), each behind ``step__`` in a Pipeline, and keys
+        ``module__NAME`` and ``criterion__NAME`` as skorch reads them, a
+        constructor argument (``p`` of ``__init__(self, p=0.5)``), tuned where
+        the built module keeps it (a dropout layer's ``p`` or a float read in
+        forward, e.g. ``label_smoothing``), each behind ``step__`` in a Pipeline, and keys
         with a target registered by :func:`skhyper.register_target`.
         ``optimizer__weight_decay`` also takes vector bounds,
         :class:`~skhyper.PerLayer`, :class:`~skhyper.PerUnit` or

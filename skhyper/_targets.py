@@ -8,10 +8,11 @@ free of the hyperparameter, which reaches it only through the weights the
 hypernet generates.
 
 Built in: ``optimizer__weight_decay`` (an L2 penalty; with vector bounds,
-one decay per layer, unit or weight), ``module__NAME``
-(a dropout-like child's ``p`` or a float attribute read in ``forward``) and
-``criterion__NAME`` (a float attribute of the criterion, e.g.
-``label_smoothing``). Register your own with :func:`register_target`.
+one decay per layer, unit or weight), ``module__NAME`` and
+``criterion__NAME``: as in skorch, the constructor argument ``NAME``, set
+where the built module or criterion keeps it (a dropout-like child's ``p``,
+a float attribute read in ``forward``, ``label_smoothing``; see ``_locate``).
+Register your own with :func:`register_target`.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import warnings
 
 import torch
 
+from ._locate import factory_of, locate_argument, takes_argument
 from .exceptions import SkhyperWarning, UnsupportedHyperparameterError
 
 _REGISTRY = []  # (matcher, target class), consulted before the built-ins
@@ -141,22 +143,40 @@ class BlockWeightDecay(WeightDecay):
 
 
 class ModuleAttribute(HyperTarget):
-    """``module__NAME``: a dropout-like child (its ``p``) or a float attribute.
+    """``module__NAME``: a constructor argument of the module, or a float attribute.
+
+    As in skorch, ``module__NAME`` is first the module's constructor argument
+    ``NAME``: ``locations`` are then where the built module keeps it (found by
+    :func:`~skhyper._locate.locate_argument`, e.g. ``[("drop", "p")]`` for
+    ``self.drop = nn.Dropout(p)``). Without ``locations``, ``NAME`` is the
+    module's attribute: a dropout-like child (its ``p``) or a float.
 
     Module attributes are set before each training forward and are expected
     to act in training mode only (as dropout does); validation runs the
     module in eval mode.
     """
 
+    def __init__(self, key, locations=None):
+        super().__init__(key)
+        self.locations = locations
+
     @property
     def name(self):
         return self.key.split("__", 1)[1]
+
+    def _holders(self, net):
+        """``[(object, attribute)]`` pairs that hold the value in ``net.module_``."""
+        if self.locations is not None:
+            return [(net.module_.get_submodule(path), attr) for path, attr in self.locations]
+        return [self._holder(net)]
 
     def _holder(self, net):
         attr = getattr(net.module_, self.name)
         return (attr, "p") if isinstance(attr, torch.nn.Module) else (net.module_, self.name)
 
     def check(self, net):
+        if self.locations is not None:
+            return  # located by building the module: float attributes by construction
         module = net.module_
         if not hasattr(module, self.name):
             raise UnsupportedHyperparameterError(
@@ -189,26 +209,29 @@ class ModuleAttribute(HyperTarget):
             )
 
     def check_bounds(self, net, low, high):
-        if isinstance(getattr(net.module_, self.name, None), torch.nn.Module):
+        dropout_like = any(attr == "p" and holder is not net.module_
+                           for holder, attr in self._holders(net))
+        if dropout_like:
             # a dropout-like layer: torch refuses p outside [0, 1]; p = 1 drops everything
             if low < 0 or high >= 1:
                 self._out_of_domain(low, high, "[0, 1) (the dropout probability p)",
                                     "Give bounds inside it, e.g. (0.0, 0.8).")
 
     def set_train(self, net, value):
-        holder, attr = self._holder(net)
-        setattr(holder, attr, float(value))
+        for holder, attr in self._holders(net):
+            setattr(holder, attr, float(value))
 
     def check_effect(self, net, forward, low, high):
-        holder, attr = self._holder(net)
-        original = getattr(holder, attr)
+        holders = self._holders(net)
+        originals = [getattr(holder, attr) for holder, attr in holders]
         try:
             outputs = []
             for value in (low, high):
-                setattr(holder, attr, float(value))
+                self.set_train(net, value)
                 outputs.append(forward())
         finally:
-            setattr(holder, attr, original)
+            for (holder, attr), original in zip(holders, originals):
+                setattr(holder, attr, original)
         if torch.equal(outputs[0], outputs[1]):
             raise UnsupportedHyperparameterError(
                 f"{self.key!r}: changing module_.{self.name} from {low!r} to "
@@ -228,11 +251,24 @@ class CriterionAttribute(HyperTarget):
 
     neutral = 0.0
 
+    def __init__(self, key, locations=None):
+        super().__init__(key)
+        self.locations = locations
+
     @property
     def name(self):
         return self.key.split("__", 1)[1]
 
+    def _holders(self, net):
+        if self.locations is not None:
+            root = net.criterion_
+            return [(root.get_submodule(path) if path else root, attr)
+                    for path, attr in self.locations]
+        return [(net.criterion_, self.name)]
+
     def check(self, net):
+        if self.locations is not None:
+            return
         criterion = net.criterion_
         attr = getattr(criterion, self.name, None)
         if not isinstance(attr, float):
@@ -247,16 +283,19 @@ class CriterionAttribute(HyperTarget):
     domains = {"label_smoothing": (0.0, 1.0)}
 
     def check_bounds(self, net, low, high):
-        domain = self.domains.get(self.name)
+        names = {attr for _, attr in self.locations} if self.locations else {self.name}
+        domain = next((self.domains[n] for n in sorted(names) if n in self.domains), None)
         if domain is not None and not (domain[0] <= low and high <= domain[1]):
             self._out_of_domain(low, high, f"[{domain[0]:g}, {domain[1]:g}]",
                                 "Give bounds inside it, e.g. (0.0, 0.3).")
 
     def set_train(self, net, value):
-        setattr(net.criterion_, self.name, float(value))
+        for holder, attr in self._holders(net):
+            setattr(holder, attr, float(value))
 
     def set_eval(self, net):
-        setattr(net.criterion_, self.name, self.neutral)
+        for holder, attr in self._holders(net):
+            setattr(holder, attr, self.neutral)
 
 
 def register_target(key, target_class):
@@ -294,8 +333,14 @@ _NOT_TUNABLE = {
 }
 
 
-def resolve_target(key, net):
+def resolve_target(key, net, bounds=None):
     """The target for ``key`` of a skorch ``net``, or a clear error.
+
+    ``module__NAME`` and ``criterion__NAME`` are resolved as skorch reads them:
+    ``NAME`` is a constructor argument, and the target sets the attributes the
+    built component keeps it in (found by building it with the two ``bounds``).
+    A ``NAME`` the constructor does not take is refused, since the refit's
+    ``set_params`` would fail on it.
 
     Parameters
     ----------
@@ -303,6 +348,9 @@ def resolve_target(key, net):
         The net's own parameter name, e.g. ``"module__dropout"``.
     net : skorch.NeuralNet
         An initialized net (its ``module_`` and ``criterion_`` exist).
+    bounds : (float, float), optional
+        The searched range; its ends are the probe values of a constructor
+        argument (default ``(0.25, 0.5)``).
 
     Returns
     -------
@@ -314,13 +362,8 @@ def resolve_target(key, net):
     prefix, _, name = key.partition("__")
     if key == "optimizer__weight_decay":
         return WeightDecay(key)
-    if prefix == "module" and name:
-        _check_module_key(key, name, net)
-        return ModuleAttribute(key)
-    if prefix == "criterion" and name:
-        if not hasattr(net.criterion_, name):
-            _raise_if_misspelled(key, net)
-        return CriterionAttribute(key)
+    if prefix in ("module", "criterion") and name:
+        return _component_target(key, prefix, name, net, bounds)
     known_optimizer_arg = prefix == "optimizer" and name in _optimizer_args(net)
     if key not in net.get_params(deep=False) and not known_optimizer_arg:
         _raise_unknown(key, net)
@@ -356,8 +399,27 @@ def _module_arg(net, name):
     return None if param is None else param.default
 
 
-def _check_module_key(key, name, net):
-    """Errors for ``module__NAME`` keys that cannot be attributes read in forward."""
+def _component_target(key, prefix, name, net, bounds):
+    """The target of ``module__NAME`` / ``criterion__NAME``: skorch's constructor
+    argument ``NAME``, located in the built component (see ``_locate``)."""
+    target_class = ModuleAttribute if prefix == "module" else CriterionAttribute
+    if prefix == "module":
+        _check_integer(key, name, net)
+    factory = factory_of(getattr(net, prefix))
+    takes = takes_argument(factory, name)
+    if takes is None:  # the constructor's signature is unknown: the attribute route
+        if not hasattr(getattr(net, f"{prefix}_"), name):
+            _raise_if_misspelled(key, net)
+        return target_class(key)
+    if not takes:
+        _raise_not_an_argument(key, prefix, name, net, factory)
+    probes = (0.25, 0.5) if bounds is None else bounds
+    locations = locate_argument(key, factory, net.get_params_for(prefix), name, probes)
+    return target_class(key, locations)
+
+
+def _check_integer(key, name, net):
+    """Refuse an integer ``module__NAME`` (a layer size, a count): it shapes the net."""
     value = getattr(net.module_, name, _module_arg(net, name))
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
         raise UnsupportedHyperparameterError(
@@ -365,8 +427,27 @@ def _check_module_key(key, name, net):
             "so no best response exists for it. Tune it with GridSearchCV around "
             f"HypernetSearchCV (GridSearchCV(search, {{'estimator__{key}': [...]}}))."
         )
-    if not hasattr(net.module_, name):
-        _raise_if_misspelled(key, net)
+
+
+def _raise_not_an_argument(key, prefix, name, net, factory):
+    """``NAME`` is not a constructor argument: the refit's set_params would fail."""
+    close = difflib.get_close_matches(key, _tunable_keys(net), n=1)
+    if close and close[0] != key:
+        _raise_unknown(key, net)
+    label = getattr(factory, "__name__", repr(factory))
+    if prefix == "criterion":
+        fix = (f"Use a criterion whose constructor takes {name!r} (e.g. "
+               "criterion=torch.nn.CrossEntropyLoss with criterion__label_smoothing), "
+               f"or add the argument to {label}.__init__.")
+    else:
+        fix = (f"Add the argument to {label}.__init__, e.g. def __init__(self, ..., "
+               f"{name}=0.5), and keep it where forward uses it: self.{name} = "
+               f"nn.Dropout({name}), or self.{name} = {name} read in forward.")
+    raise UnsupportedHyperparameterError(
+        f"{key!r}: {label}.__init__ takes no argument {name!r}, so the refit's "
+        f"set_params({key}=...) would fail: skorch passes {prefix}__ keys to the "
+        f"{prefix}'s constructor. {fix}"
+    )
 
 
 def _module_float_names(net):
@@ -380,10 +461,24 @@ def _module_float_names(net):
     return names
 
 
+def _float_arguments(component):
+    """Constructor arguments of ``component`` with a float default."""
+    try:
+        params = inspect.signature(factory_of(component)).parameters.values()
+    except (TypeError, ValueError):
+        return set()
+    return {p.name for p in params if isinstance(p.default, float)}
+
+
 def _tunable_keys(net):
     """Keys that would be accepted for ``net``: the base of 'did you mean'."""
     keys = {"optimizer__weight_decay"}
-    keys.update(f"module__{name}" for name in _module_float_names(net))
+    # skorch's module__NAME is a constructor argument; attributes only when the
+    # constructor's signature cannot be read
+    if takes_argument(factory_of(net.module), "") is None:
+        keys.update(f"module__{name}" for name in _module_float_names(net))
+    keys.update(f"module__{name}" for name in _float_arguments(net.module))
+    keys.update(f"criterion__{name}" for name in _float_arguments(net.criterion))
     keys.update(
         f"criterion__{attr}"
         for attr, value in vars(net.criterion_).items()
