@@ -158,8 +158,8 @@ def predicted_loss(search, X, y, points, rows="validation"):
             X_val = estimator[:-1].transform(X_val)
         X_val = to_tensors(X_val, net.device)
         y_val = to_tensors(_safe_indexing(y, test), net.device)
-        for key in keys:
-            resolve_target(key, net).set_eval(net)
+        for key, dim in zip(keys, space.dimensions):  # the probe values: the fitted bounds
+            resolve_target(key, net, bounds=(dim.low, dim.high)).set_eval(net)
         hypernet = search.hypernets_[k].to(net.device)
         ref = next(hypernet.parameters())
         losses = []
