@@ -25,6 +25,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._blocks import Block
 from ._folds import net_keys, split_estimator, to_tensors
+from ._scoring import score_at
 from ._targets import resolve_target
 from ._train import run_module
 
@@ -183,8 +184,6 @@ def virtual_grid_search(search, X, y, param_grid):
     applied to the fold's net carrying the hypernet's weights at that point,
     exactly as the rows of ``hypernet_results_`` are. No training happens.
     """
-    from ._search import score_at  # the estimator module imports this one
-
     check_is_fitted(search, "hypernets_")
     space, params = landscape_points(search, param_grid)
     scorers = search._get_scorers()[0]

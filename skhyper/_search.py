@@ -21,11 +21,9 @@ from sklearn.model_selection._search import BaseSearchCV
 from sklearn.model_selection._validation import (
     _fit_and_score,
     _insert_error_scores,
-    _score,
     _warn_or_raise_about_fit_failures,
 )
-from sklearn.pipeline import Pipeline
-from sklearn.utils import _safe_indexing, check_random_state, indexable
+from sklearn.utils import check_random_state, indexable
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_method_params, _num_samples
 from tqdm.auto import tqdm
@@ -37,13 +35,12 @@ from ._folds import (
     batch_size_of,
     check_finite,
     check_net_params,
-    load_weights,
     optimizer_factory,
 )
 from ._hypernet import HYPERNETS
-from ._inference import fast_inference
 from ._landscape import predicted_loss, virtual_grid_search
 from ._refit import with_params
+from ._scoring import score_at
 from ._space import format_value, from_unit_array, parse_bounds
 from ._train import HyperTrainer, LoopConfig
 
@@ -85,46 +82,6 @@ def _seeded_fit_and_score(seed, device, *args, **kwargs):
     """sklearn's ``_fit_and_score`` with torch seeded (``seed=None``: as it is)."""
     with _seeded_torch(device, seed):
         return _fit_and_score(*args, **kwargs)
-
-
-def score_at(hypernet, estimator, t, X, y, split, scorers, score_params, fit_time,
-             error_score, return_train_score):
-    """Score the hypernet's weights at unit coordinates ``t`` on one split.
-
-    The weights are copied into the fold's ``estimator`` (its net, or the last
-    step of its fitted Pipeline) and the scorers applied as sklearn's
-    ``_fit_and_score`` would; returns its record.
-    """
-    ref = next(hypernet.parameters())
-    with torch.no_grad():
-        weights = hypernet(torch.as_tensor(t, dtype=ref.dtype, device=ref.device))
-    load_weights(estimator, weights)
-    net = estimator[-1] if isinstance(estimator, Pipeline) else estimator
-    with fast_inference(net):
-        return _score_split(estimator, X, y, split, scorers, score_params, fit_time,
-                            error_score, return_train_score)
-
-
-def _score_split(estimator, X, y, split, scorers, score_params, fit_time, error_score,
-                 return_train_score):
-    train, test = split
-    begin = time.perf_counter()
-    record = {
-        "test_scores": _score(
-            estimator, _safe_indexing(X, test), _safe_indexing(y, test), scorers,
-            _check_method_params(X, score_params, indices=test), error_score,
-        ),
-        "n_test_samples": len(test),
-        "fit_time": fit_time,
-        "fit_error": None,
-    }
-    record["score_time"] = time.perf_counter() - begin
-    if return_train_score:
-        record["train_scores"] = _score(
-            estimator, _safe_indexing(X, train), _safe_indexing(y, train), scorers,
-            _check_method_params(X, score_params, indices=train), error_score,
-        )
-    return record
 
 
 class HypernetSearchCV(BaseSearchCV):

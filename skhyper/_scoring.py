@@ -1,0 +1,59 @@
+"""Scoring a fitted hypernet's weights: one fold's net at one point, as sklearn scores.
+
+Both the estimator (``_search``: the rows of ``cv_results_``) and the
+landscape (``_landscape``: ``virtual_grid_search``) score through here, so
+neither imports the other for it.
+"""
+
+from __future__ import annotations
+
+import time
+
+import torch
+from sklearn.model_selection._validation import _score
+from sklearn.pipeline import Pipeline
+from sklearn.utils import _safe_indexing
+from sklearn.utils.validation import _check_method_params
+
+from ._folds import load_weights
+from ._inference import fast_inference
+
+
+def score_at(hypernet, estimator, t, X, y, split, scorers, score_params, fit_time,
+             error_score, return_train_score):
+    """Score the hypernet's weights at unit coordinates ``t`` on one split.
+
+    The weights are copied into the fold's ``estimator`` (its net, or the last
+    step of its fitted Pipeline) and the scorers applied as sklearn's
+    ``_fit_and_score`` would; returns its record.
+    """
+    ref = next(hypernet.parameters())
+    with torch.no_grad():
+        weights = hypernet(torch.as_tensor(t, dtype=ref.dtype, device=ref.device))
+    load_weights(estimator, weights)
+    net = estimator[-1] if isinstance(estimator, Pipeline) else estimator
+    with fast_inference(net):
+        return _score_split(estimator, X, y, split, scorers, score_params, fit_time,
+                            error_score, return_train_score)
+
+
+def _score_split(estimator, X, y, split, scorers, score_params, fit_time, error_score,
+                 return_train_score):
+    train, test = split
+    begin = time.perf_counter()
+    record = {
+        "test_scores": _score(
+            estimator, _safe_indexing(X, test), _safe_indexing(y, test), scorers,
+            _check_method_params(X, score_params, indices=test), error_score,
+        ),
+        "n_test_samples": len(test),
+        "fit_time": fit_time,
+        "fit_error": None,
+    }
+    record["score_time"] = time.perf_counter() - begin
+    if return_train_score:
+        record["train_scores"] = _score(
+            estimator, _safe_indexing(X, train), _safe_indexing(y, train), scorers,
+            _check_method_params(X, score_params, indices=train), error_score,
+        )
+    return record
