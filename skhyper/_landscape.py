@@ -26,6 +26,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._blocks import Block
 from ._folds import net_keys, split_estimator, to_tensors
 from ._scoring import score_at
+from ._space import to_unit_array
 from ._targets import resolve_target
 from ._train import run_module
 
@@ -123,6 +124,50 @@ def _element_name(block, i):
     return f"{block.key}[{slot.name!r}][{', '.join(map(str, np.unravel_index(local, slot.shape)))}]"
 
 
+#: a point is near the path within this many ``perturb_scale`` (RMS, unit coordinates)
+NEAR_PATH = 2.0
+
+
+def path_units(search):
+    """Unit coordinates of the points the hypernets trained around, ``(n, d)``:
+    every ``lambda_hat`` of the local phase (from the scan on), and the start
+    too when the warm-up sampled around it (``warmup_sampling="local"``)."""
+    space = fitted_space(search)
+    traj = search.trajectory_
+    phases = {"scan", "local"} | ({"start"} if search.warmup_sampling == "local" else set())
+    rows = np.flatnonzero(np.isin(traj["phase"], sorted(phases)))
+    columns = []
+    for dim in space.dimensions:
+        values = np.asarray(traj[f"param_{dim.key}"], dtype=float)[rows]
+        columns.append(to_unit_array(dim, values.reshape(len(rows), -1)))
+    return np.concatenate(columns, axis=1)
+
+
+def path_distance(search, units):
+    """For each point (unit coordinates, ``(n_points, d)``), the RMS distance per
+    coordinate to the nearest point the hypernets trained around (``path_units``).
+
+    Local-phase training samples lie around ``lambda_hat`` with standard deviation
+    ``perturb_scale`` per coordinate; a point much farther than that from the
+    whole path was seen only during the warm-up (or by ``global_share`` steps).
+    """
+    path = path_units(search)
+    units = np.atleast_2d(np.asarray(units, dtype=float))
+    if len(path) == 0:
+        return np.full(len(units), np.inf)
+    gaps = units[:, None, :] - path[None, :, :]
+    return np.sqrt((gaps ** 2).mean(axis=2)).min(axis=1)
+
+
+def _mark_path_distance(search, table, units):
+    """Add ``path_distance`` and ``near_path`` (within ``NEAR_PATH`` x
+    ``perturb_scale`` of the path) to a landscape table."""
+    distance = path_distance(search, units)
+    table["path_distance"] = distance
+    table["near_path"] = distance <= NEAR_PATH * max(search.perturb_scale, 1e-12)
+    return table
+
+
 def predicted_loss(search, X, y, points, rows="validation"):
     """The hypernets' predicted validation loss (the net's criterion) at ``points``.
 
@@ -142,7 +187,12 @@ def predicted_loss(search, X, y, points, rows="validation"):
     Returns
     -------
     dict with ``params`` (list of dicts; a vector key's value as its structure),
-    ``split{k}_loss`` and ``mean_loss`` (arrays over the points).
+    ``split{k}_loss`` and ``mean_loss`` (arrays over the points), and where the
+    hypernets were trained: ``path_distance`` (RMS distance per unit coordinate
+    to the nearest point of the search path they trained around) and
+    ``near_path`` (within twice ``perturb_scale``). A value where ``near_path``
+    is False comes from hypernets that saw that region only in the warm-up:
+    treat it as a rough guess, and check it with a real fit.
     """
     check_is_fitted(search, "hypernets_")
     space, params = landscape_points(search, points)
@@ -174,7 +224,7 @@ def predicted_loss(search, X, y, points, rows="validation"):
         table[f"split{k}_loss"] = np.array(losses)
     table["mean_loss"] = np.mean([table[f"split{k}_loss"] for k in range(len(search.hypernets_))],
                                  axis=0)
-    return table
+    return _mark_path_distance(search, table, units)
 
 
 def virtual_grid_search(search, X, y, param_grid):
@@ -182,17 +232,21 @@ def virtual_grid_search(search, X, y, param_grid):
 
     Each row is scored on every fold by the search's scorers (``scorer_``)
     applied to the fold's net carrying the hypernet's weights at that point,
-    exactly as the rows of ``hypernet_results_`` are. No training happens.
+    exactly as the rows of ``hypernet_results_`` are. No training happens. As
+    :func:`predicted_loss`, the table also says where the hypernets were trained
+    (``path_distance``, ``near_path``).
     """
     check_is_fitted(search, "hypernets_")
     space, params = landscape_points(search, param_grid)
     scorers = search._get_scorers()[0]
-    out = []
+    out, units = [], []
     for point in params:
         t = np.clip(space.unit_from_values(point), 0.0, 1.0)
+        units.append(t)
         for k, split in enumerate(search.split_indices_):
             out.append(score_at(
                 search.hypernets_[k], search.fold_estimators_[k], t, X, y, split, scorers,
                 {}, 0.0, search.error_score, search.return_train_score,
             ))
-    return search._format_results(params, len(search.split_indices_), out)
+    table = search._format_results(params, len(search.split_indices_), out)
+    return _mark_path_distance(search, table, units)

@@ -33,7 +33,8 @@ def test_virtual_grid_search_has_grid_search_keys(fitted):
     search, X, y = fitted
     virtual = search.virtual_grid_search(X, y, GRID)
     real = GridSearchCV(make_classifier(max_epochs=1), GRID, cv=3, scoring="neg_log_loss").fit(X, y)
-    assert set(virtual) == set(real.cv_results_)
+    # GridSearchCV's keys, plus where the hypernets were trained
+    assert set(virtual) == set(real.cv_results_) | {"path_distance", "near_path"}
     assert [sorted(p.items()) for p in virtual["params"]] == [
         sorted(p.items()) for p in real.cv_results_["params"]]
 
@@ -98,3 +99,32 @@ def test_predicted_loss_matches_exact_fits_near_the_found_point():
     # the prediction must rise too (a landscape flat in the decay would not)
     assert exact[0] > exact[2] and exact[-1] > exact[2]
     assert predicted[0] > predicted[2] and predicted[-1] > predicted[2]
+
+
+def _rms_to_path(search, point):
+    """The RMS unit-coordinate distance of ``point`` to the local-phase path,
+    computed here from trajectory_'s values and the bounds (an oracle)."""
+    traj = search.trajectory_
+    local = np.isin(traj["phase"], ["scan", "local"])
+    low_wd, high_wd = np.log(1e-5), np.log(1e-1)
+    wd = (np.log(traj["param_optimizer__weight_decay"][local]) - low_wd) / (high_wd - low_wd)
+    dropout = traj["param_module__dropout"][local] / 0.5
+    p_wd = (np.log(point["optimizer__weight_decay"]) - low_wd) / (high_wd - low_wd)
+    p_do = point["module__dropout"] / 0.5
+    return np.sqrt(((wd - p_wd) ** 2 + (dropout - p_do) ** 2) / 2).min()
+
+
+def test_landscape_says_where_the_hypernets_were_trained(fitted):
+    search, X, y = fitted
+    corners = [{"optimizer__weight_decay": wd, "module__dropout": do}
+               for wd in (1e-5, 1e-1) for do in (0.0, 0.5)]
+    points = [search.best_params_] + corners
+    table = search.predicted_loss(X, y, points)
+    expected = np.array([_rms_to_path(search, p) for p in points])
+    np.testing.assert_allclose(table["path_distance"], expected, rtol=1e-6, atol=1e-9)
+    assert table["path_distance"][0] < 1e-6 and table["near_path"][0]  # a visited point
+    far = expected > 2 * search.perturb_scale
+    assert far.any(), "the path should leave some corner of this box unvisited"
+    np.testing.assert_array_equal(table["near_path"], ~far)
+    virtual = search.virtual_grid_search(X, y, points)
+    np.testing.assert_allclose(virtual["path_distance"], table["path_distance"])
