@@ -15,6 +15,13 @@ import time
 import numpy as np
 import torch
 from joblib import Parallel, delayed
+from joblib.parallel import (
+    LokyBackend,
+    MultiprocessingBackend,
+    SequentialBackend,
+    ThreadingBackend,
+    get_active_backend,
+)
 from sklearn.base import clone, is_classifier
 from sklearn.model_selection import check_cv
 from sklearn.model_selection._search import BaseSearchCV
@@ -84,6 +91,29 @@ def _seeded_fit_and_score(seed, device, *args, **kwargs):
         return _fit_and_score(*args, **kwargs)
 
 
+def _seeded_refit(seed, device, estimator, X, y, fit_params):
+    """Fit ``estimator`` with torch seeded (``seed=None``: as it is): one joblib task.
+
+    Returns the fitted estimator and its fit time, measured where it ran.
+    """
+    with _seeded_torch(device, seed), propagate_interrupts():  # skorch's fit swallows Ctrl-C
+        begin = time.perf_counter()
+        estimator.fit(X, y, **fit_params)
+        return estimator, time.perf_counter() - begin
+
+
+#: joblib's own backends, which run on this machine. One refit gains nothing from a
+#: worker there (a loky worker would also get only a share of the CPU threads), so
+#: under them the refit stays in this process; any other backend (Dask, Ray) gets it.
+_LOCAL_BACKENDS = (SequentialBackend, ThreadingBackend, LokyBackend, MultiprocessingBackend)
+
+
+def _refit_parallel(n_jobs):
+    """The ``Parallel`` that runs the refit: the active backend unless it is local."""
+    backend, _ = get_active_backend()
+    return Parallel(n_jobs=1 if type(backend) in _LOCAL_BACKENDS else n_jobs)
+
+
 class HypernetSearchCV(BaseSearchCV):
     """Tune a skorch net's continuous hyperparameters through hypernetworks.
 
@@ -119,7 +149,10 @@ return_train_score
         ``verbose>=2`` adds each fold's training loss every epoch. ``scoring``
         ranks the points the search visited; the differentiable objective is
         always the net's own criterion. ``n_jobs`` parallelizes the
-        verification fits.
+        verification fits. They follow joblib's active backend, and so does
+        the refit when that backend is not a local one: under
+        ``joblib.parallel_backend("dask")`` both run on the Dask cluster's
+        workers, seeded inside each task (docs/scaling_out.md).
         ``error_score`` applies to scoring and verification fits; a
         hyper-training that diverges always raises.
     random_state : int, RandomState instance or None, default=None
@@ -442,8 +475,8 @@ n_splits_, refit_time_, multimetric_
         if self.refit or not multimetric:
             fitted.update(self._best(results, refit_metric))
         if self.refit:
-            with _seeded_torch(device, seed + 2 if fixed else None):
-                fitted.update(self._refit(fitted["best_params_"], X, y, routed))
+            fitted.update(self._refit(fitted["best_params_"], X, y, routed,
+                                      seed + 2 if fixed else None, device))
         self.__dict__.update(fitted)
         if self.verbose > 0:
             self._print_summary()
@@ -604,12 +637,14 @@ n_splits_, refit_time_, multimetric_
             for i, (params, (train, test)) in enumerate(tasks)
         )
 
-    def _refit(self, best_params, X, y, routed):
+    def _refit(self, best_params, X, y, routed, seed, device):
+        """The refit at ``best_params``, seeded inside its task, on joblib's active
+        backend when that is a cluster's (``_refit_parallel``), else in this process."""
         estimator = with_params(self.estimator, clone(best_params, safe=False))
-        begin = time.perf_counter()
-        with propagate_interrupts():  # skorch's fit swallows Ctrl-C
-            estimator.fit(X, y, **routed.estimator.fit)
-        fitted = {"best_estimator_": estimator, "refit_time_": time.perf_counter() - begin}
+        [(estimator, refit_time)] = _refit_parallel(self.n_jobs)(
+            [delayed(_seeded_refit)(seed, device, estimator, X, y, routed.estimator.fit)]
+        )
+        fitted = {"best_estimator_": estimator, "refit_time_": refit_time}
         if hasattr(estimator, "feature_names_in_"):
             fitted["feature_names_in_"] = estimator.feature_names_in_
         return fitted
