@@ -116,10 +116,10 @@ def write_landscape(path, search, grid, X, y):
         print('\n(no landscape plot: install matplotlib, e.g. pip install "skhyper[plot]")')
         return
     ax = plot_landscape(search, X, y, grid_results=grid.cv_results_)
-    ax.set_title("HypernetSearchCV on load_digits: predicted CV log-loss")
-    ax.figure.set_size_inches(7, 5.5)
+    ax.figure.suptitle("HypernetSearchCV on load_digits: predicted CV log-loss")
+    ax.figure.set_size_inches(7.5, 6)
     ax.figure.tight_layout()
-    ax.figure.savefig(path, dpi=120)
+    ax.figure.savefig(path, dpi=120, bbox_inches="tight")
     print(f"\nwrote {path}: the hypernets' predicted CV log-loss over weight decay x "
-          "dropout, the search path (white), best_params_ (red star) and GridSearchCV's "
-          "real CV log-loss (crosses)")
+          "dropout, the search path (white), best_params_ (red star), GridSearchCV's "
+          "real CV log-loss (crosses) and its best point (red ring)")

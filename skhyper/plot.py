@@ -269,12 +269,21 @@ def plot_landscape(search, X, y, keys=None, resolution=15, grid_results=None, ax
     resolution : points per axis
     grid_results : dict, optional
         A real ``GridSearchCV.cv_results_`` over the same keys; its points are
-        drawn as crosses labelled with their real mean test score.
+        drawn as crosses labelled with their real mean test score (the loss, for
+        a ``neg_*`` scorer), and its best point (rank 1) is ringed in red.
     ax : matplotlib Axes, optional
 
     Returns
     -------
     matplotlib.axes.Axes
+
+    Notes
+    -----
+    The heat map's colours are on a log scale (linear if a predicted loss is
+    <= 0) and end at the ``COLOUR_QUANTILE`` (0.75) quantile of the predicted
+    loss, as its colour bar says: the worst corner of the box would otherwise
+    take the whole scale. The legend sits above the axes, off the data; put a
+    title in ``fig.suptitle`` and save with ``bbox_inches="tight"``.
     """
     ax = _axes(ax)
     space = fitted_space(search)
@@ -290,11 +299,20 @@ def plot_landscape(search, X, y, keys=None, resolution=15, grid_results=None, ax
     else:
         points = [{keys[0]: a, keys[1]: b} for b in axes_values[1] for a in axes_values[0]]
         loss = search.predicted_loss(X, y, points)["mean_loss"].reshape(resolution, resolution)
-        mesh = ax.pcolormesh(axes_values[0], axes_values[1], loss, shading="auto", cmap="viridis")
-        ax.figure.colorbar(mesh, ax=ax, label="predicted validation loss")
+        norm, scale = _colour_norm(loss)
+        mesh = ax.pcolormesh(axes_values[0], axes_values[1], loss, shading="auto", cmap="viridis",
+                             norm=norm)
+        bar = ax.figure.colorbar(mesh, ax=ax, extend="max",
+                                 label=f"predicted validation loss ({scale})")
+        for axis in (bar.ax.yaxis.set_major_formatter, bar.ax.yaxis.set_minor_formatter):
+            axis("{x:.2g}")  # plain numbers, not 2x10^-1
         path = [_path(search.trajectory_[f"param_{k}"]) for k in keys]
+        from matplotlib import patheffects
+
         ax.plot(path[0], path[1], color="white", marker=".", markersize=3, linewidth=1,
-                label="search path")
+                label="search path",  # outlined: visible on the map and in the legend
+                path_effects=[patheffects.Stroke(linewidth=2.5, foreground="black"),
+                              patheffects.Normal()])
         ax.plot(_shared(search.best_params_[keys[0]]), _shared(search.best_params_[keys[1]]),
                 marker="*", color="red", markersize=14, linestyle="none", label="best_params_")
         ax.set_ylabel(_axis_label(entries[1], keys[1]))
@@ -305,8 +323,29 @@ def plot_landscape(search, X, y, keys=None, resolution=15, grid_results=None, ax
     ax.set_xlabel(_axis_label(entries[0], keys[0]))
     if dims[0].log:
         ax.set_xscale("log")
-    ax.legend(loc="best", fontsize="small")
+    # above the axes, off the data (a title then goes in fig.suptitle)
+    ax.legend(loc="lower left", bbox_to_anchor=(0, 1.01), ncol=2, fontsize="small",
+              frameon=False)
     return ax
+
+
+#: The heat map's colours end at this quantile of the predicted loss: the worst
+#: corner of the box (often far from anything the search visits) would otherwise
+#: take most of the scale and leave the visited region one flat colour.
+COLOUR_QUANTILE = 0.75
+
+
+def _colour_norm(loss):
+    """A log colour scale (a linear one if a loss is <= 0) clipped at ``COLOUR_QUANTILE``,
+    and the words for the colour bar's label."""
+    from matplotlib.colors import LogNorm, Normalize
+
+    low, high = float(np.min(loss)), float(np.quantile(loss, COLOUR_QUANTILE))
+    high = max(high, np.nextafter(low, np.inf))
+    clipped = f"clipped at its {COLOUR_QUANTILE:.0%} quantile"
+    if low > 0:
+        return LogNorm(vmin=low, vmax=high), f"log scale, {clipped}"
+    return Normalize(vmin=low, vmax=high), clipped
 
 
 def _path(values):
@@ -355,10 +394,30 @@ def _draw_real_points(ax, grid_results, keys):
     scores = np.asarray(grid_results["mean_test_score"], dtype=float)
     if len(keys) == 1:
         ax.plot(xs, -scores, "kx", label="real CV (GridSearchCV)")
+        best = _grid_best(grid_results)
+        ax.plot(xs[best], -scores[best], marker="o", markersize=12, markerfacecolor="none",
+                markeredgecolor="red", markeredgewidth=2, linestyle="none",
+                label="GridSearchCV's best (real CV)")
         return
     ys = _grid_column(grid_results, keys[1])
     ax.plot(xs, ys, "kx", markersize=8, label="real CV points (GridSearchCV)")
+    best = _grid_best(grid_results)
+    ax.plot(xs[best], ys[best], marker="o", markersize=14, markerfacecolor="none",
+            markeredgecolor="red", markeredgewidth=2, linestyle="none",
+            label="GridSearchCV's best (real CV)")
     losses = -scores if np.all(scores <= 0) else scores  # neg_* scorers: show the loss
+    from matplotlib import patheffects
+
+    outline = [patheffects.withStroke(linewidth=2, foreground="black")]  # legible on any colour
     for x, y_, value in zip(xs, ys, losses):
-        ax.annotate(f"{value:.3f}", (x, y_), textcoords="offset points", xytext=(4, 4),
-                    fontsize="x-small", color="white")
+        # the last column and the top row label inwards, so no label leaves the axes
+        right, top = x >= xs.max(), y_ >= ys.max()
+        ax.annotate(f"{value:.3f}", (x, y_), textcoords="offset points",
+                    xytext=(-5 if right else 5, -5 if top else 5),
+                    ha="right" if right else "left", va="top" if top else "bottom",
+                    fontsize="x-small", color="white", path_effects=outline)
+
+
+def _grid_best(grid_results):
+    """The index of a ``cv_results_``'s best row (rank 1 of ``mean_test_score``)."""
+    return int(np.argmin(np.asarray(grid_results["rank_test_score"])))

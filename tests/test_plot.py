@@ -56,3 +56,72 @@ def test_train_validation_curves(fitted):
     ax = plot.plot_train_validation(search, X, y, "optimizer__weight_decay", resolution=4)
     labels = [line.get_label() for line in ax.get_lines()]
     assert "training loss (predicted)" in labels and "validation loss (predicted)" in labels
+
+
+@pytest.fixture(scope="module")
+def landscape(fitted):
+    """The demo's figure on the tiny search: a 3x3 real grid whose last column and top
+    row sit on the bounds (where labels used to leave the axes), laid out as the demo
+    lays it out."""
+    search, X, y = fitted
+    grid = GridSearchCV(make_classifier(max_epochs=1),
+                        {"optimizer__weight_decay": [1e-5, 1e-3, 1e-1],
+                         "module__dropout": [0.0, 0.25, 0.5]},
+                        cv=KFold(3), scoring="neg_log_loss").fit(X, y)
+    ax = plot.plot_landscape(search, X, y, resolution=6, grid_results=grid.cv_results_)
+    ax.figure.suptitle("a title")
+    ax.figure.set_size_inches(7.5, 6)
+    ax.figure.tight_layout()
+    ax.figure.canvas.draw()
+    return ax, grid
+
+
+def test_landscape_colours_are_log_and_clipped_so_the_visited_region_is_not_flat(landscape):
+    from matplotlib.colors import LogNorm
+
+    ax, _ = landscape
+    (mesh,) = ax.collections
+    loss = np.asarray(mesh.get_array())
+    assert isinstance(mesh.norm, LogNorm)
+    assert mesh.norm.vmin == pytest.approx(loss.min())
+    assert mesh.norm.vmax == pytest.approx(np.quantile(loss, plot.COLOUR_QUANTILE))
+    bar_label = mesh.colorbar.ax.get_ylabel()
+    assert "log scale" in bar_label and "clipped at its 75% quantile" in bar_label
+
+
+def test_landscape_text_stays_inside_the_axes_and_the_figure(landscape):
+    """The crosses' score labels lie inside the axes (the right-hand column's used to
+    run past the edge), and everything drawn (ticks, labels, legend, colour bar) lies
+    inside the figure."""
+    ax, grid = landscape
+    renderer = ax.figure.canvas.get_renderer()
+    inside_axes = ax.get_window_extent(renderer)
+    labels = [t for t in ax.texts if t.get_text()]
+    assert len(labels) == len(grid.cv_results_["params"])
+    for text in labels:
+        box = text.get_window_extent(renderer)
+        assert inside_axes.x0 <= box.x0 and box.x1 <= inside_axes.x1, text.get_text()
+        assert inside_axes.y0 <= box.y0 and box.y1 <= inside_axes.y1, text.get_text()
+    drawn, figure = ax.figure.get_tightbbox(renderer), ax.figure.bbox_inches  # in inches
+    assert figure.x0 <= drawn.x0 and drawn.x1 <= figure.x1
+    assert figure.y0 <= drawn.y0 and drawn.y1 <= figure.y1
+
+
+def test_landscape_legend_sits_off_the_data(landscape):
+    ax, _ = landscape
+    renderer = ax.figure.canvas.get_renderer()
+    legend = ax.get_legend().get_window_extent(renderer)
+    data = ax.get_window_extent(renderer)
+    assert not legend.overlaps(data)
+    title = ax.figure.get_suptitle()
+    assert title and not legend.overlaps(ax.figure._suptitle.get_window_extent(renderer))
+
+
+def test_landscape_marks_grid_search_best_point(landscape):
+    ax, grid = landscape
+    (ring,) = [line for line in ax.get_lines()
+               if line.get_label() == "GridSearchCV's best (real CV)"]
+    best = grid.best_params_
+    assert ring.get_xdata()[0] == pytest.approx(best["optimizer__weight_decay"])
+    assert ring.get_ydata()[0] == pytest.approx(best["module__dropout"])
+    assert "GridSearchCV's best (real CV)" in [t.get_text() for t in ax.get_legend().get_texts()]
