@@ -23,6 +23,7 @@ from joblib.parallel import (
     get_active_backend,
 )
 from sklearn.base import clone, is_classifier
+from sklearn.callback import with_callbacks
 from sklearn.model_selection import check_cv
 from sklearn.model_selection._search import BaseSearchCV
 from sklearn.model_selection._validation import (
@@ -35,6 +36,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_method_params, _num_samples
 from tqdm.auto import tqdm
 
+from . import _callbacks
 from ._blocks import Block
 from ._checks import check_dense, check_estimator_kind, check_splits, propagate_interrupts
 from ._folds import (
@@ -91,21 +93,32 @@ def _seeded_fit_and_score(seed, device, *args, **kwargs):
         return _fit_and_score(*args, **kwargs)
 
 
-def _seeded_refit(seed, device, estimator, X, y, fit_params):
+def _seeded_refit(seed, device, estimator, X, y, fit_params, callback_ctx, caller):
     """Fit ``estimator`` with torch seeded (``seed=None``: as it is): one joblib task.
 
+    The net gets ``callback_ctx`` during its fit, as ``BaseSearchCV``'s refit does.
     Returns the fitted estimator and its fit time, measured where it ran.
     """
+    metadata = _callbacks.callback_metadata(fit_params)
     with _seeded_torch(device, seed), propagate_interrupts():  # skorch's fit swallows Ctrl-C
-        begin = time.perf_counter()
-        estimator.fit(X, y, **fit_params)
-        return estimator, time.perf_counter() - begin
+        with callback_ctx.propagate_callback_context(estimator):
+            callback_ctx.call_on_fit_task_begin(estimator=caller, X=X, y=y, metadata=metadata)
+            begin = time.perf_counter()
+            estimator.fit(X, y, **fit_params)
+            refit_time = time.perf_counter() - begin
+        callback_ctx.call_on_fit_task_end(estimator=caller, X=X, y=y, metadata=metadata)
+        return estimator, refit_time
 
 
 #: joblib's own backends, which run on this machine. One refit gains nothing from a
 #: worker there (a loky worker would also get only a share of the CPU threads), so
 #: under them the refit stays in this process; any other backend (Dask, Ray) gets it.
 _LOCAL_BACKENDS = (SequentialBackend, ThreadingBackend, LokyBackend, MultiprocessingBackend)
+
+
+def _counted(n, noun):
+    """``n`` and ``noun``, plural unless ``n`` is 1: "1 fold", "3 folds"."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _refit_parallel(n_jobs):
@@ -200,9 +213,12 @@ return_train_score
         5x5 digits grid with Spearman 0.89-0.91 against GridSearchCV (see the
         user guide, "The landscape after a search").
     n_candidates : int, default=10
-        How many points of the search path become rows of ``cv_results_``
+        The most points of the search path that become rows of ``cv_results_``
         (the hyperparameters at the end of evenly spaced epochs after the
-        warm-up, always including the last).
+        warm-up, always including the last). A maximum: with fewer epochs
+        after the warm-up there are fewer points to pick, and a point the path
+        repeats (the hyperparameters did not move between picked epochs) is
+        one row.
     verify : int, default=0
         If positive, the ``verify`` best rows are refitted for real on every
         fold, and ``cv_results_`` (hence ``best_score_``) then holds those
@@ -398,6 +414,7 @@ n_splits_, refit_time_, multimetric_
         raise NotImplementedError("HypernetSearchCV.fit does not evaluate candidates.")
 
     # -- fit ----------------------------------------------------------------
+    @with_callbacks  # tears down the callbacks of set_callbacks, as BaseSearchCV.fit does
     def fit(self, X, y=None, **params):
         """Hyper-train on every CV fold, score the visited points, and refit.
 
@@ -416,6 +433,13 @@ n_splits_, refit_time_, multimetric_
         Returns
         -------
         self : HypernetSearchCV
+
+        Notes
+        -----
+        Callbacks set with ``set_callbacks`` (``sklearn.callback.ProgressBar``,
+        ``ScoringMonitor``) see the tasks ``hyper-training`` (one per epoch),
+        ``scoring`` (one per row and fold), ``verify`` (one per real fit) and
+        ``refit-with-best-params``; see the user guide, "Progress and callbacks".
         """
         for name in _FITTED:
             self.__dict__.pop(name, None)
@@ -434,15 +458,15 @@ n_splits_, refit_time_, multimetric_
         # too (fit is then idempotent); else they draw from the caller's torch RNG.
         fixed = self.random_state is not None
         device = builder.net.device
+        metadata = _callbacks.callback_metadata(params)
+        root = _callbacks.open_root(self, X, y, metadata)
         with _seeded_torch(device, seed):
-            hyper, search_time = self._hypertrain(builder, X, y, splits, routed.estimator.fit)
+            hyper, search_time = self._hypertrain(builder, X, y, splits, routed.estimator.fit,
+                                                  root)
             fit_time = search_time / len(splits)
             candidates = self._candidate_points(hyper["result"])
-            out = [
-                self._score_point(hyper, t, X, y, split, k, scorers, routed, fit_time)
-                for t in candidates
-                for k, split in enumerate(splits)
-            ]
+            out = self._score_rows(hyper, candidates, X, y, splits, scorers, routed, fit_time,
+                                   root)
         if callable(self.scoring):
             _insert_error_scores(out, self.error_score)
         candidate_params = [builder.space.values_from_unit(t) for t in candidates]
@@ -454,7 +478,7 @@ n_splits_, refit_time_, multimetric_
             refit_metric = self.refit
         if self.verify:
             results = self._verify(hypernet_results, refit_metric, X, y, splits, scorers, routed,
-                                   seed + 1 if fixed else None, device)
+                                   seed + 1 if fixed else None, device, root)
 
         fitted = {
             "hypernet_results_": hypernet_results,
@@ -476,8 +500,9 @@ n_splits_, refit_time_, multimetric_
             fitted.update(self._best(results, refit_metric))
         if self.refit:
             fitted.update(self._refit(fitted["best_params_"], X, y, routed,
-                                      seed + 2 if fixed else None, device))
+                                      seed + 2 if fixed else None, device, root))
         self.__dict__.update(fitted)
+        root.call_on_fit_task_end(estimator=self, X=X, y=y, metadata=metadata)
         if self.verbose > 0:
             self._print_summary()
         return self
@@ -529,13 +554,16 @@ n_splits_, refit_time_, multimetric_
     def _seed(self):
         return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
 
-    def _hypertrain(self, builder, X, y, splits, fit_params):
+    def _hypertrain(self, builder, X, y, splits, fit_params, root):
         net = builder.net
         start = builder.space.start_unit(self.estimator.get_params())
+        n_epochs = int(net.max_epochs)
+        warmup_epochs = int(round(self.warmup_fraction * n_epochs))
         if self.verbose > 0:
-            n = len(builder.space)
-            print(f"Hyper-training {len(splits)} folds for {net.max_epochs} epochs over "
-                  f"{n} hyperparameter{'s' if n != 1 else ''} "
+            warmup = f"{warmup_epochs} of warm-up" if warmup_epochs else "no warm-up"
+            print(f"Hyper-training {_counted(len(splits), 'fold')} for "
+                  f"{_counted(n_epochs, 'epoch')} ({warmup}) over "
+                  f"{_counted(len(builder.space), 'hyperparameter')} "
                   f"({', '.join(builder.space.keys)})")
         built = [
             builder.build(X, y, train, test, start, check=(k == 0),
@@ -543,10 +571,9 @@ n_splits_, refit_time_, multimetric_
             for k, (train, test) in enumerate(splits)
         ]
         folds = [fold for fold, _ in built]
-        n_epochs = int(net.max_epochs)
         config = LoopConfig(
             n_epochs=n_epochs,
-            warmup_epochs=int(round(self.warmup_fraction * n_epochs)),
+            warmup_epochs=warmup_epochs,
             warmup_sampling=self.warmup_sampling,
             batch_size=batch_size_of(net, min(fold.n_train for fold in folds)),
             hyper_lr=self.hyper_lr,
@@ -558,8 +585,12 @@ n_splits_, refit_time_, multimetric_
             response_lr_factor=self.response_lr_factor,
             make_optimizer=optimizer_factory(net),
         )
-        with tqdm(total=n_epochs, disable=self.verbose < 1, desc="HypernetSearchCV") as bar:
-            trainer = HyperTrainer(folds, builder.space, config, self._progress(bar, builder.space))
+        with (
+            tqdm(total=n_epochs, disable=self.verbose < 1, desc="HypernetSearchCV") as bar,
+            _callbacks.subtask(root, self, "hyper-training", max_subtasks=n_epochs) as context,
+        ):
+            on_epoch_end = self._progress(bar, builder.space, warmup_epochs, context)
+            trainer = HyperTrainer(folds, builder.space, config, on_epoch_end)
             begin = time.perf_counter()
             result = trainer.run(start)
             search_time = time.perf_counter() - begin
@@ -573,16 +604,26 @@ n_splits_, refit_time_, multimetric_
             return float(self.shrinkage)
         return AUTO_SHRINKAGE * sum(block.size for block in space.blocks) / n_rows
 
-    def _progress(self, bar, space):
+    def _progress(self, bar, space, warmup_epochs, context):
+        """The loop's ``on_epoch_end``: the ``verbose`` bar and lines, and one
+        ``epoch`` task of the callbacks. A warm-up epoch takes no hyperparameter
+        step, so it shows its phase and training loss only (no validation loss
+        exists yet, and the hyperparameters do not move)."""
         def on_epoch_end(epoch, t_hat, train_loss, val_loss, fold_losses):
-            shown = space.describe(t_hat)
-            bar.set_postfix({**shown, "train_loss": f"{train_loss:.4f}",
-                             "val_loss": f"{val_loss:.4f}"})
+            folds = ", ".join(f"{loss:.4f}" for loss in fold_losses)
+            if epoch < warmup_epochs:
+                bar.set_postfix({"phase": "warm-up", "train_loss": f"{train_loss:.4f}"})
+                line = f"[epoch {epoch + 1}, warm-up] training loss per fold: {folds}"
+            else:
+                shown = space.describe(t_hat)
+                bar.set_postfix({"phase": "search", **shown, "train_loss": f"{train_loss:.4f}",
+                                 "val_loss": f"{val_loss:.4f}"})
+                line = (f"[epoch {epoch + 1}] training loss per fold: {folds}; "
+                        f"validation loss {val_loss:.4f}; {shown}")
             bar.update(1)
             if self.verbose >= 2:
-                folds = ", ".join(f"{loss:.4f}" for loss in fold_losses)
-                bar.write(f"[epoch {epoch + 1}] training loss per fold: {folds}; "
-                          f"validation loss {val_loss:.4f}; {shown}")
+                bar.write(line)
+            _callbacks.epoch_done(context, self)
 
         return on_epoch_end
 
@@ -596,17 +637,32 @@ n_splits_, refit_time_, multimetric_
                 chosen.append(points[i])
         return chosen
 
+    def _score_rows(self, hyper, candidates, X, y, splits, scorers, routed, fit_time, root):
+        """Score every candidate on every fold: the rows' records, in row-major order,
+        each a ``candidate-split-scoring`` task of the callbacks."""
+        out = []
+        n_tasks = len(candidates) * len(splits)
+        with _callbacks.subtask(root, self, "scoring", max_subtasks=n_tasks) as context:
+            for t in candidates:
+                for k, split in enumerate(splits):
+                    out.append(self._score_point(hyper, t, X, y, split, k, scorers, routed,
+                                                 fit_time))
+                    _callbacks.row_scored(context, self, hyper["scorer_estimators"][k], out[-1],
+                                          X, y, split[0], routed.estimator.fit)
+        return out
+
     def _score_point(self, hyper, t, X, y, split, k, scorers, routed, fit_time):
         return score_at(
             hyper["folds"][k].hypernet, hyper["scorer_estimators"][k], t, X, y, split,
             scorers, routed.scorer.score, fit_time, self.error_score, self.return_train_score,
         )
 
-    def _verify(self, results, refit_metric, X, y, splits, scorers, routed, seed, device):
+    def _verify(self, results, refit_metric, X, y, splits, scorers, routed, seed, device, root):
         """Real fits, on every fold, of the ``verify`` best hypernet-scored rows.
 
         With a ``seed``, each fit is seeded on its own (reproducible whichever
         worker runs it); else the fits draw from the caller's torch RNG in turn.
+        Each fit is a task of the callbacks under ``verify``, as GridSearchCV's are.
         """
         metric = refit_metric if f"rank_test_{refit_metric}" in results else next(
             key[len("rank_test_"):] for key in results if key.startswith("rank_test_")
@@ -614,17 +670,26 @@ n_splits_, refit_time_, multimetric_
         order = np.argsort(results[f"rank_test_{metric}"], kind="stable")[: self.verify]
         candidate_params = [results["params"][i] for i in order]
         parallel = Parallel(n_jobs=self.n_jobs, pre_dispatch=self.pre_dispatch)
-        with propagate_interrupts():  # skorch's fit swallows Ctrl-C
+        n_fits = len(candidate_params) * len(splits)
+        with (
+            propagate_interrupts(),  # skorch's fit swallows Ctrl-C
+            _callbacks.subtask(root, self, "verify", max_subtasks=n_fits,
+                               sequential_subtasks=False) as context,
+        ):
             out = self._verify_fits(parallel, candidate_params, splits, X, y, scorers,
-                                    routed, seed, device)
+                                    routed, seed, device, context)
         _warn_or_raise_about_fit_failures(out, self.error_score)
         if callable(self.scoring):
             _insert_error_scores(out, self.error_score)
         return self._format_results(candidate_params, len(splits), out)
 
     def _verify_fits(self, parallel, candidate_params, splits, X, y, scorers, routed, seed,
-                     device):
+                     device, context):
         tasks = [(params, split) for params in candidate_params for split in splits]
+        # made ahead of the parallel loop, as BaseSearchCV makes them (a context made
+        # in a worker would not reach this process's tree)
+        leaves = [context.subcontext(task_name="candidate-split-evaluation", task_id=i)
+                  for i in range(len(tasks))]
         return parallel(
             delayed(_seeded_fit_and_score)(
                 None if seed is None else seed + i, device, with_params(self.estimator, params),
@@ -633,16 +698,20 @@ n_splits_, refit_time_, multimetric_
                 score_params=routed.scorer.score, return_train_score=self.return_train_score,
                 return_n_test_samples=True, return_times=True, return_parameters=False,
                 error_score=self.error_score, verbose=self.verbose,
+                caller=self, callback_ctx=leaves[i],
             )
             for i, (params, (train, test)) in enumerate(tasks)
         )
 
-    def _refit(self, best_params, X, y, routed, seed, device):
+    def _refit(self, best_params, X, y, routed, seed, device, root):
         """The refit at ``best_params``, seeded inside its task, on joblib's active
-        backend when that is a cluster's (``_refit_parallel``), else in this process."""
+        backend when that is a cluster's (``_refit_parallel``), else in this process;
+        the ``refit-with-best-params`` task of the callbacks."""
         estimator = with_params(self.estimator, clone(best_params, safe=False))
+        context = root.subcontext(task_name="refit-with-best-params")
         [(estimator, refit_time)] = _refit_parallel(self.n_jobs)(
-            [delayed(_seeded_refit)(seed, device, estimator, X, y, routed.estimator.fit)]
+            [delayed(_seeded_refit)(seed, device, estimator, X, y, routed.estimator.fit,
+                                    context, self)]
         )
         fitted = {"best_estimator_": estimator, "refit_time_": refit_time}
         if hasattr(estimator, "feature_names_in_"):
@@ -666,12 +735,16 @@ n_splits_, refit_time_, multimetric_
         return table
 
     def _print_summary(self):
-        if hasattr(self, "best_params_"):
-            found = ", ".join(f"{k}={format_value(v)}" for k, v in self.best_params_.items())
-            score = getattr(self, "best_score_", float("nan"))
-            n_rows = len(self.cv_results_["params"])
-            print(
-                f"HypernetSearchCV: {n_rows} point{'s' if n_rows != 1 else ''} scored on "
-                f"{self.n_splits_} folds in {self.search_time_:.1f}s of hyper-training; "
-                f"best {found} (score {score:.4f})"
-            )
+        if not hasattr(self, "best_params_"):
+            return
+        found = ", ".join(f"{k}={format_value(v)}" for k, v in self.best_params_.items())
+        score = getattr(self, "best_score_", float("nan"))
+        n_rows = len(self.hypernet_results_["params"])
+        rows = (f"{_counted(n_rows, 'point')} scored on {_counted(self.n_splits_, 'fold')} "
+                f"after {self.search_time_:.1f}s of hyper-training")
+        if n_rows < self.n_candidates:
+            rows += (f" (fewer than n_candidates={self.n_candidates}: the path has fewer "
+                     "distinct epoch-end points)")
+        if self.verify:
+            rows += f", {len(self.cv_results_['params'])} of them re-scored by real fits"
+        print(f"HypernetSearchCV: {rows}; best {found} (score {score:.4f})")
