@@ -227,13 +227,16 @@ class FoldBuilder:
             ]
         return self._resolved
 
-    def build(self, X, y, train, test, t_center, fit_params=None, check=False):
+    def build(self, X, y, train, test, t_center, fit_params=None, check=False,
+              train_rows=None):
         """Return ``(fold, scoring_estimator)`` for one split.
 
         The net is cloned and initialized; the Pipeline's preprocessing (if
         any) is fitted on the training part only. ``fit_params`` (already
         sliced to ``train``) reach the module's forward as skorch passes them,
-        or, in a Pipeline, the steps they name.
+        or, in a Pipeline, the steps they name. ``train_rows(net, X, y)``, if
+        given, picks the rows of the training part the hypernet trains on (the
+        net's ``train_split``; ``None`` from it keeps every row).
         """
         X_train, X_test = _safe_indexing(X, train), _safe_indexing(X, test)
         y_train, y_test = _safe_indexing(y, train), _safe_indexing(y, test)
@@ -249,6 +252,9 @@ class FoldBuilder:
         net = clone(self.net).initialize()
         if hasattr(net, "check_data"):
             net.check_data(X_train, y_train)  # sets classes_ for classifiers
+        keep = train_rows(net, X_train, y_train) if train_rows is not None else None
+        if keep is not None:  # the refit's net trains on its train_split's train part
+            X_train, y_train = _safe_indexing(X_train, keep), _safe_indexing(y_train, keep)
         device = net.device
         data = [to_tensors(a, device) for a in (X_train, y_train, X_test, y_test)]
         targets = self._targets(net)

@@ -50,6 +50,7 @@ from ._hypernet import HYPERNETS
 from ._landscape import predicted_loss, virtual_grid_search
 from ._refit import with_params
 from ._scoring import score_at
+from ._skorch_settings import read_settings
 from ._space import format_value, from_unit_array, parse_bounds
 from ._train import HyperTrainer, LoopConfig
 
@@ -450,6 +451,7 @@ n_splits_, refit_time_, multimetric_
         X, y = indexable(X, y)
         self._check_data(X, y, builder)
         check_net_params(builder.net, self.warmup_fraction)
+        settings = read_settings(builder.net)  # warns before training
         params = _check_method_params(X, params=params)
         routed = self._get_routed_params_for_fit(params)
         splits = self._splits(X, y, routed.splitter.split)
@@ -462,7 +464,7 @@ n_splits_, refit_time_, multimetric_
         root = _callbacks.open_root(self, X, y, metadata)
         with _seeded_torch(device, seed):
             hyper, search_time = self._hypertrain(builder, X, y, splits, routed.estimator.fit,
-                                                  root)
+                                                  root, settings)
             fit_time = search_time / len(splits)
             candidates = self._candidate_points(hyper["result"])
             out = self._score_rows(hyper, candidates, X, y, splits, scorers, routed, fit_time,
@@ -554,7 +556,7 @@ n_splits_, refit_time_, multimetric_
     def _seed(self):
         return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
 
-    def _hypertrain(self, builder, X, y, splits, fit_params, root):
+    def _hypertrain(self, builder, X, y, splits, fit_params, root, settings):
         net = builder.net
         start = builder.space.start_unit(self.estimator.get_params())
         n_epochs = int(net.max_epochs)
@@ -567,7 +569,8 @@ n_splits_, refit_time_, multimetric_
                   f"({', '.join(builder.space.keys)})")
         built = [
             builder.build(X, y, train, test, start, check=(k == 0),
-                          fit_params=_check_method_params(X, fit_params, indices=train))
+                          fit_params=_check_method_params(X, fit_params, indices=train),
+                          train_rows=settings.train_rows)
             for k, (train, test) in enumerate(splits)
         ]
         folds = [fold for fold, _ in built]
@@ -584,6 +587,10 @@ n_splits_, refit_time_, multimetric_
             shrinkage=self._shrinkage(builder.space, _num_samples(X)),
             response_lr_factor=self.response_lr_factor,
             make_optimizer=optimizer_factory(net),
+            schedulers=settings.schedulers,
+            clip_norms=settings.clip_norms,
+            shuffle=settings.shuffle,
+            drop_last=settings.drop_last,
         )
         with (
             tqdm(total=n_epochs, disable=self.verbose < 1, desc="HypernetSearchCV") as bar,

@@ -77,10 +77,11 @@ class FoldStack:
             and all(f.X_train.device == first.X_train.device for f in folds)
         )
 
-    def epoch_rows(self, generator=None):
+    def epoch_rows(self, generator=None, shuffle=True):
         """Row indices of one epoch, shape ``(n_folds, n_rows)``: a shuffle of each
-        fold's training rows (a fold shorter than the longest repeats a few rows)."""
-        return self._data.epoch_rows(generator)
+        fold's training rows, or with ``shuffle=False`` the rows in order (a fold
+        shorter than the longest repeats a few rows)."""
+        return self._data.epoch_rows(generator, shuffle)
 
     def losses(self, rows, t, values):
         """Each fold's data loss on ``rows`` at ``t``, and the folds' summed penalty.
@@ -167,11 +168,14 @@ class _StackedRows:
         self.X, self.y = X, y
         self.offsets, self.sizes = offsets, sizes
 
-    def epoch_rows(self, generator=None):
+    def epoch_rows(self, generator=None, shuffle=True):
         longest = max(self.sizes)
         rows = []
         for offset, size in zip(self.offsets, self.sizes):
-            perm = torch.randperm(size, device=self.X.device, generator=generator)
+            if shuffle:
+                perm = torch.randperm(size, device=self.X.device, generator=generator)
+            else:
+                perm = torch.arange(size, device=self.X.device)
             repeats = -(-longest // size)
             rows.append(perm.repeat(repeats)[:longest] + offset)
         return torch.stack(rows)

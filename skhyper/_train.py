@@ -89,6 +89,11 @@ class LoopConfig:
     settle_tol: float = 0.01
     global_share: float = 0.0
     shrinkage: float = 0.0
+    # the net's own settings (``_skorch_settings``); the defaults change nothing
+    schedulers: list = field(default_factory=list)  # optimizer -> HyperScheduler
+    clip_norms: list = field(default_factory=list)  # (max_norm, norm_type), per fold
+    shuffle: bool = True  # False: each fold's rows in order every epoch
+    drop_last: bool = False  # skip a fold's last, partial batch
 
 
 @dataclass
@@ -194,6 +199,7 @@ class HyperTrainer:
         self.epoch_val_losses = []  # after the warm-up: mean loss of each epoch's hyper steps
         self._sobol = None
         self._mask = None
+        self.schedulers = []  # the net's LRScheduler policies, on the hypernets' optimizer
 
     # -- sampling ---------------------------------------------------------
     def _u_limit(self):
@@ -255,7 +261,7 @@ class HyperTrainer:
         global_phase = self._step_is_global(global_phase)
         for k, (fold, perm) in enumerate(zip(self.folds, perms)):
             rows = perm[step * bs : (step + 1) * bs]
-            if len(rows) == 0:
+            if len(rows) == 0 or (self.config.drop_last and len(rows) < bs):
                 continue
             t = self._sample_t(u_hat, global_phase)
             values = self.space.train_values(t)
@@ -292,8 +298,19 @@ class HyperTrainer:
             )
         optimizer.zero_grad(set_to_none=True)
         total.backward()
+        self._clip_gradients()
         optimizer.step()
         return total.item() / len(self.folds)
+
+    def _clip_gradients(self):
+        """The net's GradientNormClipping, on each fold's hypernet on its own."""
+        for max_norm, norm_type in self.config.clip_norms:
+            if self.stack is not None:
+                clip_grad_norms(list(self.stack.params.values()), max_norm, norm_type,
+                                n_folds=len(self.folds))
+            else:
+                for fold in self.folds:
+                    clip_grad_norms(list(fold.hypernet.parameters()), max_norm, norm_type)
 
     def _hyper_step(self, u_hat, hyper_optimizer):
         rows = max(4 * self.config.batch_size, 256)
@@ -400,6 +417,7 @@ class HyperTrainer:
         u_hat = u_hat.clone().requires_grad_(True)
         self.stack = self._try_stack(u_hat)
         optimizer = self._make_optimizer()
+        self.schedulers = [make(optimizer) for make in cfg.schedulers]
         hyper_optimizer = torch.optim.Adam([u_hat], lr=cfg.hyper_lr)
         global_warmup = cfg.warmup_epochs > 0 and cfg.warmup_sampling == "global"
         if global_warmup:  # a model of the whole box is centred in the box
@@ -421,6 +439,8 @@ class HyperTrainer:
                 epoch, u_hat, optimizer, hyper_optimizer,
                 sample_globally=warm and global_warmup, hyper_steps=not warm,
             )
+            for scheduler in self.schedulers:
+                scheduler.epoch_end(self.train_losses[-1])
             t_hat = torch.sigmoid(u_hat.detach()).cpu().numpy().copy()
             if not warm:
                 result.epoch_points.append((epoch, t_hat))
@@ -476,12 +496,14 @@ class HyperTrainer:
     def _run_epoch(self, epoch, u_hat, optimizer, hyper_optimizer, sample_globally, hyper_steps):
         """One pass over every fold's training part; returns the hyper steps' losses."""
         bs = self.config.batch_size
+        n_batches = (lambda n: n // bs) if self.config.drop_last else (lambda n: math.ceil(n / bs))
         if self.stack is not None:
-            rows = self.stack.epoch_rows()
-            n_steps = math.ceil(rows.shape[1] / bs)
+            rows = self.stack.epoch_rows(shuffle=self.config.shuffle)
+            n_steps = n_batches(rows.shape[1])
         else:
-            perms = [torch.randperm(f.n_train, device=f.y_train.device) for f in self.folds]
-            n_steps = max(math.ceil(f.n_train / bs) for f in self.folds)
+            order = torch.randperm if self.config.shuffle else torch.arange
+            perms = [order(f.n_train, device=f.y_train.device) for f in self.folds]
+            n_steps = max(n_batches(f.n_train) for f in self.folds)
         hyper_at = _spread(n_steps, self.config.hyper_steps_per_epoch) if hyper_steps else set()
         for fold in self.folds:
             fold.module.train()
@@ -495,6 +517,8 @@ class HyperTrainer:
             else:
                 losses.append(
                     self._train_step(step, perms, u_hat, sample_globally, optimizer, epoch))
+            for scheduler in self.schedulers:
+                scheduler.batch_end(losses[-1])
             if step in hyper_at:
                 val_losses.append(self._hyper_step(u_hat, hyper_optimizer))
                 self._record(epoch, self.global_step, "local", u_hat, val_losses[-1])
@@ -518,3 +542,26 @@ def _spread(n_steps, k):
     """``k`` step indices spread evenly over an epoch of ``n_steps`` (the last included)."""
     k = max(1, min(k, n_steps))
     return {int(round((i + 1) * n_steps / k)) - 1 for i in range(k)}
+
+
+def clip_grad_norms(params, max_norm, norm_type, n_folds=None):
+    """Clip gradients as torch's ``clip_grad_norm_``, the norm of each fold its own.
+
+    With ``n_folds``, ``params`` are stacked tensors holding every fold along
+    dim 0 (``_stack``): each fold's gradients are scaled by its own norm. Without
+    it, ``params`` are one fold's parameters.
+    """
+    grads = [p.grad for p in params if p.grad is not None]
+    if not grads:
+        return
+    if n_folds is None:
+        torch.nn.utils.clip_grad_norm_(params, max_norm, norm_type=norm_type)
+        return
+    norm_type = float(norm_type)
+    per_tensor = torch.stack([
+        torch.linalg.vector_norm(g.reshape(n_folds, -1), norm_type, dim=1) for g in grads
+    ])  # (n_tensors, n_folds)
+    total = torch.linalg.vector_norm(per_tensor, norm_type, dim=0)
+    scale = torch.clamp(max_norm / (total + 1e-6), max=1.0)
+    for g in grads:
+        g.mul_(scale.reshape((n_folds,) + (1,) * (g.dim() - 1)))
