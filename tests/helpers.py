@@ -22,13 +22,13 @@ class TinyClassifier(nn.Module):
 
 
 
-def make_classifier(**overrides):
+def make_classifier(module=TinyClassifier, **overrides):
     params = dict(
         module__n_in=8, module__n_out=3, max_epochs=4, batch_size=32, lr=1e-2,
         optimizer=torch.optim.Adam, train_split=None, verbose=0,
     )
     params.update(overrides)
-    return NeuralNetClassifier(TinyClassifier, **params)
+    return NeuralNetClassifier(module, **params)
 
 
 def make_linear_regressor(n_features, **overrides):

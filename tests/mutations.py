@@ -124,9 +124,11 @@ BREAKS = [
         "module-attribute-unset",
         "a module attribute (dropout's p, a float read in forward) is never set in training",
         [Edit("_targets.py",
-              "    def set_train(self, net, value):\n        for holder, attr in self._holders(net):\n"
+              "    def set_train(self, net, value):\n"
+              "        for holder, attr in self._holders(net):\n"
               "            setattr(holder, attr, float(value))\n\n    def check_effect",
-              "    def set_train(self, net, value):\n        for holder, attr in self._holders(net):\n"
+              "    def set_train(self, net, value):\n"
+              "        for holder, attr in self._holders(net):\n"
               "            pass  # MUTANT: never set\n\n    def check_effect")],
         [S + "test_dropout_rate_is_set_before_every_training_forward",
          "test_search.py::test_float_module_attribute_moves_to_the_closed_form_optimum"],

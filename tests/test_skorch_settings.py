@@ -7,9 +7,8 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from helpers import TinyClassifier, classification_data
+from helpers import TinyClassifier, classification_data, make_classifier
 from sklearn.model_selection import StratifiedKFold
-from skorch import NeuralNetClassifier
 from skorch.callbacks import (
     Callback,
     EarlyStopping,
@@ -42,15 +41,6 @@ def trainers(monkeypatch):
 
     monkeypatch.setattr(skhyper._search, "HyperTrainer", Recording)
     return seen
-
-
-def make_classifier(module=TinyClassifier, **overrides):
-    params = dict(
-        module__n_in=8, module__n_out=3, max_epochs=4, batch_size=32, lr=1e-2,
-        optimizer=torch.optim.Adam, train_split=None, verbose=0,
-    )
-    params.update(overrides)
-    return NeuralNetClassifier(module, **params)
 
 
 def _search(net, **kw):
