@@ -185,16 +185,6 @@ def test_stacked_epoch_rows_in_order_without_shuffle(trainers):
         offset += size
 
 
-def test_drop_last_skips_the_partial_batch():
-    X, y = classification_data(60)
-    net = make_classifier(module=_Unstackable, max_epochs=1, batch_size=16,
-                          iterator_train__drop_last=True)
-    _Unstackable.seen.clear()
-    _search(net).fit(X, y)
-    sizes = {len(rows) for rows in _Unstackable.seen}
-    assert 16 in sizes and all(s in (2, 16) for s in sizes)  # 2: the stack probe
-
-
 @pytest.mark.parametrize("callback, match", [
     (EarlyStopping(), "EarlyStopping.*max_epochs"),
     (Callback(), "Callback.*refit and verify fits only"),
