@@ -11,12 +11,7 @@ from ._targets import (
     register_target,
     unregister_target,
 )
-from .exceptions import (
-    DistributedFitError,
-    SkhyperWarning,
-    TrainingDivergedError,
-    UnsupportedHyperparameterError,
-)
+from .exceptions import SkhyperWarning, TrainingDivergedError, UnsupportedHyperparameterError
 
 __version__ = "0.1.0"
 
@@ -34,7 +29,6 @@ __all__ = [
     "register_target",
     "unregister_target",
     "SkhyperWarning",
-    "DistributedFitError",
     "TrainingDivergedError",
     "UnsupportedHyperparameterError",
 ]
