@@ -11,7 +11,12 @@ from ._targets import (
     register_target,
     unregister_target,
 )
-from .exceptions import SkhyperWarning, TrainingDivergedError, UnsupportedHyperparameterError
+from .exceptions import (
+    DistributedFitError,
+    SkhyperWarning,
+    TrainingDivergedError,
+    UnsupportedHyperparameterError,
+)
 
 __version__ = "0.1.0"
 
@@ -29,6 +34,7 @@ __all__ = [
     "register_target",
     "unregister_target",
     "SkhyperWarning",
+    "DistributedFitError",
     "TrainingDivergedError",
     "UnsupportedHyperparameterError",
 ]

@@ -39,6 +39,7 @@ from tqdm.auto import tqdm
 from . import _callbacks
 from ._blocks import Block
 from ._checks import check_dense, check_estimator_kind, check_splits, propagate_interrupts
+from ._distributed import Ranks, fold_seed
 from ._folds import (
     FoldBuilder,
     batch_size_of,
@@ -441,7 +442,17 @@ n_splits_, refit_time_, multimetric_
         ``ScoringMonitor``) see the tasks ``hyper-training`` (one per epoch),
         ``scoring`` (one per row and fold), ``verify`` (one per real fit) and
         ``refit-with-best-params``; see the user guide, "Progress and callbacks".
+
+        Distributed: under ``torchrun --nproc_per_node=N`` (or in an initialized
+        ``torch.distributed`` process group) the same call trains the folds across
+        the N processes (N at most ``cv``: rank ``r`` holds folds ``r, r + N, ...``)
+        and every process ends with the same fitted search; see
+        docs/scaling_out.md.
         """
+        with Ranks() as ranks:  # one process without torchrun (see _distributed)
+            return self._fit_search(ranks, X, y, **params)
+
+    def _fit_search(self, ranks, X, y=None, **params):
         for name in _FITTED:
             self.__dict__.pop(name, None)
         check_estimator_kind(self.estimator)
@@ -455,7 +466,9 @@ n_splits_, refit_time_, multimetric_
         params = _check_method_params(X, params=params)
         routed = self._get_routed_params_for_fit(params)
         splits = self._splits(X, y, routed.splitter.split)
-        seed = self._seed()
+        comm = ranks.start(len(splits), builder.net.device)  # checks the world size
+        splits = comm.broadcast_object(splits)  # a shuffling splitter: rank 0's splits
+        seed = comm.broadcast_object(self._seed())
         # With a fixed random_state the refit and the verification fits are seeded
         # too (fit is then idempotent); else they draw from the caller's torch RNG.
         fixed = self.random_state is not None
@@ -464,7 +477,7 @@ n_splits_, refit_time_, multimetric_
         root = _callbacks.open_root(self, X, y, metadata)
         with _seeded_torch(device, seed):
             hyper, search_time = self._hypertrain(builder, X, y, splits, routed.estimator.fit,
-                                                  root, settings)
+                                                  root, settings, comm, seed)
             fit_time = search_time / len(splits)
             candidates = self._candidate_points(hyper["result"])
             out = self._score_rows(hyper, candidates, X, y, splits, scorers, routed, fit_time,
@@ -479,15 +492,16 @@ n_splits_, refit_time_, multimetric_
             self._check_refit_for_multimetric(out[0]["test_scores"])
             refit_metric = self.refit
         if self.verify:
-            results = self._verify(hypernet_results, refit_metric, X, y, splits, scorers, routed,
-                                   seed + 1 if fixed else None, device, root)
-
+            results = comm.on_root(lambda: self._verify(
+                hypernet_results, refit_metric, X, y, splits, scorers, routed,
+                seed + 1 if fixed else None, device, root))  # on rank 0, then broadcast
+        hypernets, fold_estimators = self._gather_folds(hyper)
         fitted = {
             "hypernet_results_": hypernet_results,
             "cv_results_": results,
             "trajectory_": self._trajectory_table(builder.space, hyper["result"]),
-            "hypernets_": [fold.hypernet.cpu() for fold in hyper["folds"]],
-            "fold_estimators_": hyper["scorer_estimators"],
+            "hypernets_": hypernets,
+            "fold_estimators_": fold_estimators,
             "split_indices_": splits,
             "search_time_": search_time,
             "batched_folds_": hyper["result"].batched_folds,
@@ -501,8 +515,8 @@ n_splits_, refit_time_, multimetric_
         if self.refit or not multimetric:
             fitted.update(self._best(results, refit_metric))
         if self.refit:
-            fitted.update(self._refit(fitted["best_params_"], X, y, routed,
-                                      seed + 2 if fixed else None, device, root))
+            fitted.update(comm.on_root(lambda: self._refit(  # on rank 0, then broadcast
+                fitted["best_params_"], X, y, routed, seed + 2 if fixed else None, device, root)))
         self.__dict__.update(fitted)
         root.call_on_fit_task_end(estimator=self, X=X, y=y, metadata=metadata)
         if self.verbose > 0:
@@ -556,7 +570,7 @@ n_splits_, refit_time_, multimetric_
     def _seed(self):
         return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
 
-    def _hypertrain(self, builder, X, y, splits, fit_params, root, settings):
+    def _hypertrain(self, builder, X, y, splits, fit_params, root, settings, comm, seed):
         net = builder.net
         start = builder.space.start_unit(self.estimator.get_params())
         n_epochs = int(net.max_epochs)
@@ -567,18 +581,21 @@ n_splits_, refit_time_, multimetric_
                   f"{_counted(n_epochs, 'epoch')} ({warmup}) over "
                   f"{_counted(len(builder.space), 'hyperparameter')} "
                   f"({', '.join(builder.space.keys)})")
-        built = [
-            builder.build(X, y, train, test, start, check=(k == 0),
-                          fit_params=_check_method_params(X, fit_params, indices=train),
-                          train_rows=settings.train_rows)
-            for k, (train, test) in enumerate(splits)
-        ]
-        folds = [fold for fold, _ in built]
+        built = {}
+        for k in comm.fold_ids:  # this process's folds, each initialized from its own seed
+            train, test = splits[k]
+            with _seeded_torch(net.device, fold_seed(seed, k, "init")):
+                built[k] = builder.build(
+                    X, y, train, test, start, check=(k == comm.fold_ids[0]),
+                    fit_params=_check_method_params(X, fit_params, indices=train),
+                    train_rows=settings.train_rows)
+        folds = [fold for fold, _ in built.values()]
+        n_train = [n for part in comm.gather_objects([f.n_train for f in folds]) for n in part]
         config = LoopConfig(
             n_epochs=n_epochs,
             warmup_epochs=warmup_epochs,
             warmup_sampling=self.warmup_sampling,
-            batch_size=batch_size_of(net, min(fold.n_train for fold in folds)),
+            batch_size=batch_size_of(net, min(n_train)),
             hyper_lr=self.hyper_lr,
             hyper_steps_per_epoch=self.hyper_steps_per_epoch,
             early_stopping=self.early_stopping,
@@ -591,18 +608,37 @@ n_splits_, refit_time_, multimetric_
             clip_norms=settings.clip_norms,
             shuffle=settings.shuffle,
             drop_last=settings.drop_last,
+            seed=seed,
         )
         with (
             tqdm(total=n_epochs, disable=self.verbose < 1, desc="HypernetSearchCV") as bar,
             _callbacks.subtask(root, self, "hyper-training", max_subtasks=n_epochs) as context,
         ):
             on_epoch_end = self._progress(bar, builder.space, warmup_epochs, context)
-            trainer = HyperTrainer(folds, builder.space, config, on_epoch_end)
+            trainer = HyperTrainer(folds, builder.space, config, on_epoch_end, comm=comm)
             begin = time.perf_counter()
             result = trainer.run(start)
             search_time = time.perf_counter() - begin
-        hyper = {"folds": folds, "scorer_estimators": [e for _, e in built], "result": result}
+        hyper = {  # another process's folds are None here
+            "folds": [built[k][0] if k in built else None for k in range(len(splits))],
+            "scorer_estimators": [built[k][1] if k in built else None for k in range(len(splits))],
+            "result": result,
+            "comm": comm,
+        }
         return hyper, search_time
+
+    @staticmethod
+    def _gather_folds(hyper):
+        """Every fold's hypernet (on the CPU) and scoring estimator, on every process."""
+        mine = {k: (fold.hypernet.cpu(), estimator)
+                for k, (fold, estimator) in enumerate(zip(hyper["folds"],
+                                                          hyper["scorer_estimators"]))
+                if fold is not None and hyper["comm"].validates}
+        merged = {}
+        for part in hyper["comm"].gather_objects(mine):
+            merged.update(part)
+        keys = sorted(merged)
+        return [merged[k][0] for k in keys], [merged[k][1] for k in keys]
 
     def _shrinkage(self, space, n_rows):
         """The hyperprior's strength: as given, or for ``"auto"`` 5 x the number of
@@ -646,17 +682,23 @@ n_splits_, refit_time_, multimetric_
 
     def _score_rows(self, hyper, candidates, X, y, splits, scorers, routed, fit_time, root):
         """Score every candidate on every fold: the rows' records, in row-major order,
-        each a ``candidate-split-scoring`` task of the callbacks."""
-        out = []
+        each a ``candidate-split-scoring`` task of the callbacks. Each process scores
+        its own folds; the records are gathered."""
+        mine = {}
         n_tasks = len(candidates) * len(splits)
         with _callbacks.subtask(root, self, "scoring", max_subtasks=n_tasks) as context:
-            for t in candidates:
+            for i, t in enumerate(candidates):
                 for k, split in enumerate(splits):
-                    out.append(self._score_point(hyper, t, X, y, split, k, scorers, routed,
-                                                 fit_time))
-                    _callbacks.row_scored(context, self, hyper["scorer_estimators"][k], out[-1],
-                                          X, y, split[0], routed.estimator.fit)
-        return out
+                    if hyper["folds"][k] is None or not hyper["comm"].validates:
+                        continue  # another process's fold, or this fold's other process
+                    mine[i, k] = self._score_point(hyper, t, X, y, split, k, scorers, routed,
+                                                   fit_time)
+                    _callbacks.row_scored(context, self, hyper["scorer_estimators"][k],
+                                          mine[i, k], X, y, split[0], routed.estimator.fit)
+        records = {}
+        for part in hyper["comm"].gather_objects(mine):
+            records.update(part)
+        return [records[i, k] for i in range(len(candidates)) for k in range(len(splits))]
 
     def _score_point(self, hyper, t, X, y, split, k, scorers, routed, fit_time):
         return score_at(

@@ -65,11 +65,15 @@ class FoldStack:
         self._eval = vmap(self._fold_val_output, in_dims=(0, 0))
 
     @staticmethod
-    def supports(folds):
-        """Whether ``folds`` can be stacked (the loop falls back to one by one if not)."""
+    def supports(folds, min_folds=2):
+        """Whether ``folds`` can be stacked (the loop falls back to one by one if not).
+
+        ``min_folds=1`` lets a rank stack its single fold when the folds of a
+        distributed search stack on the other ranks.
+        """
         first = folds[0]
         return (
-            len(folds) > 1
+            len(folds) >= min_folds
             and all(isinstance(f.X_train, torch.Tensor) for f in folds)
             and all(not f.forward_kwargs for f in folds)
             and len({tuple(f.X_train.shape[1:]) for f in folds}) == 1
@@ -77,11 +81,13 @@ class FoldStack:
             and all(f.X_train.device == first.X_train.device for f in folds)
         )
 
-    def epoch_rows(self, generator=None, shuffle=True):
+    def epoch_rows(self, generator=None, shuffle=True, longest=None):
         """Row indices of one epoch, shape ``(n_folds, n_rows)``: a shuffle of each
         fold's training rows, or with ``shuffle=False`` the rows in order (a fold
-        shorter than the longest repeats a few rows)."""
-        return self._data.epoch_rows(generator, shuffle)
+        shorter than the longest repeats a few rows). ``generator``: one, or a
+        list of one per fold; ``longest``: the epoch's length (default: the
+        longest fold here; a distributed search passes the longest of all)."""
+        return self._data.epoch_rows(generator, shuffle, longest)
 
     def losses(self, rows, t, values):
         """Each fold's data loss on ``rows`` at ``t``, and the folds' summed penalty.
@@ -168,12 +174,12 @@ class _StackedRows:
         self.X, self.y = X, y
         self.offsets, self.sizes = offsets, sizes
 
-    def epoch_rows(self, generator=None, shuffle=True):
-        longest = max(self.sizes)
+    def epoch_rows(self, generator=None, shuffle=True, longest=None):
+        longest = max(self.sizes) if longest is None else longest
         rows = []
-        for offset, size in zip(self.offsets, self.sizes):
+        for offset, size, gen in zip(self.offsets, self.sizes, _per_fold(generator, self.sizes)):
             if shuffle:
-                perm = torch.randperm(size, device=self.X.device, generator=generator)
+                perm = torch.randperm(size, device=self.X.device, generator=gen)
             else:
                 perm = torch.arange(size, device=self.X.device)
             repeats = -(-longest // size)
@@ -183,9 +189,17 @@ class _StackedRows:
     def sample_rows(self, n_rows, generator=None):
         """``n_rows`` random rows of each fold, shape ``(n_folds, n_rows)``."""
         return torch.stack([
-            torch.randperm(size, device=self.X.device, generator=generator)[:n_rows] + offset
-            for offset, size in zip(self.offsets, self.sizes)
+            torch.randperm(size, device=self.X.device, generator=gen)[:n_rows] + offset
+            for offset, size, gen in zip(self.offsets, self.sizes,
+                                         _per_fold(generator, self.sizes))
         ])
+
+
+def _per_fold(generator, sizes):
+    """``generator`` as one per fold: a list as it is, one (or ``None``) repeated."""
+    if isinstance(generator, (list, tuple)):
+        return list(generator)
+    return [generator] * len(sizes)
 
 
 def _fold_part(outputs, k):

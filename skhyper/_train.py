@@ -22,6 +22,7 @@ import torch
 from torch.func import functional_call
 
 from ._blocks import Block
+from ._distributed import SingleProcess, fold_seed
 from ._stack import FoldStack
 from .exceptions import TrainingDivergedError
 
@@ -94,6 +95,8 @@ class LoopConfig:
     clip_norms: list = field(default_factory=list)  # (max_norm, norm_type), per fold
     shuffle: bool = True  # False: each fold's rows in order every epoch
     drop_last: bool = False  # skip a fold's last, partial batch
+    # the loop's generators (t's, Sobol seed, each fold's rows); None: drawn from torch's RNG
+    seed: int | None = None
 
 
 @dataclass
@@ -150,13 +153,18 @@ def validation_loss(fold, t, max_rows=None, generator=None, chunk=4096):
     return total / len(idx)
 
 
-def hypergradient(folds, u, max_rows=None, stack=None):
+def hypergradient(folds, u, max_rows=None, stack=None, generators=None, comm=None,
+                  stacked=None):
     """Mean validation loss of the folds at search coordinates ``u``, and its gradient.
 
     The hyperparameters reach the loss only through the hypernets' weights
     (validation runs in eval mode, with every target made inert). With a
     :class:`FoldStack` whose folds all have ``max_rows`` validation rows, the
-    folds are evaluated in one vectorized call.
+    folds are evaluated in one vectorized call (``stacked`` forces the choice).
+    ``generators`` (one per fold) draw each fold's validation rows. With
+    ``comm`` (``_distributed``), ``folds`` are this rank's share: the sum of
+    their losses and gradients is all-reduced (one vector of the size of ``u``,
+    plus the loss) and divided by the number of folds of the whole search.
 
     Returns
     -------
@@ -165,12 +173,22 @@ def hypergradient(folds, u, max_rows=None, stack=None):
     """
     u = u.detach().requires_grad_(True)
     t = torch.sigmoid(u)
-    if stack is not None and max_rows is not None and stack.can_sample_validation(max_rows):
-        loss = stack.validation_losses(t, max_rows).mean()
+    generators = generators or [None] * len(folds)
+    if stacked is None:
+        stacked = stack is not None and max_rows is not None and stack.can_sample_validation(
+            max_rows)
+    if comm is None:
+        comm = SingleProcess(len(folds))
+    if not comm.validates:  # another process of this fold computes its validation loss
+        total = (u * 0).sum()
+    elif stacked:
+        total = stack.validation_losses(t, max_rows, generators).sum()
     else:
-        loss = sum(validation_loss(fold, t, max_rows=max_rows) for fold in folds) / len(folds)
-    (grad,) = torch.autograd.grad(loss, [u])
-    return loss.item(), grad
+        total = sum(validation_loss(fold, t, max_rows=max_rows, generator=g)
+                    for fold, g in zip(folds, generators))
+    (grad,) = torch.autograd.grad(total, [u])
+    summed = comm.all_reduce_sum(torch.cat([grad, total.detach().reshape(1).to(grad.dtype)]))
+    return summed[-1].item() / comm.n_folds, summed[:-1] / comm.n_folds
 
 
 class HyperTrainer:
@@ -186,8 +204,10 @@ class HyperTrainer:
         (``fold_losses``: each fold's mean training loss over the epoch).
     """
 
-    def __init__(self, folds, space, config, on_epoch_end=None):
+    def __init__(self, folds, space, config, on_epoch_end=None, comm=None):
         self.folds = folds
+        # this process's share of the folds (``_distributed``); one process: all of them
+        self.comm = comm if comm is not None else SingleProcess(len(folds))
         self.space = space
         self.config = config
         self.on_epoch_end = on_epoch_end
@@ -199,6 +219,10 @@ class HyperTrainer:
         self.epoch_val_losses = []  # after the warm-up: mean loss of each epoch's hyper steps
         self._sobol = None
         self._mask = None
+        # the loop's own draws (t's, the Sobol seed, the global-share coin): the same
+        # on every rank; with no seed, one draw from torch's RNG
+        self._seed = config.seed if config.seed is not None else int(torch.randint(2**31 - 1, ()))
+        self._rng = torch.Generator().manual_seed(self._seed)
         self.schedulers = []  # the net's LRScheduler policies, on the hypernets' optimizer
 
     # -- sampling ---------------------------------------------------------
@@ -217,12 +241,18 @@ class HyperTrainer:
             center = torch.as_tensor(self.space.expand_shared(shared),
                                      dtype=u_hat.dtype, device=u_hat.device)
             if self.space.blocks:
-                noise = torch.randn(d, dtype=u_hat.dtype, device=u_hat.device)
+                noise = self._noise(d, u_hat)
                 center = center + self.config.perturb_scale * noise * self._block_mask(u_hat)
             return _reflect(center).clamp(self.config.unit_margin, 1 - self.config.unit_margin)
-        noise = torch.randn(d, dtype=u_hat.dtype, device=u_hat.device)
+        noise = self._noise(d, u_hat)
         t = torch.sigmoid(u_hat.detach()) + self.config.perturb_scale * noise
         return _reflect(t).clamp(self.config.unit_margin, 1 - self.config.unit_margin)
+
+    def _noise(self, d, like):
+        """``d`` standard normal draws from the loop's own generator (the same on
+        every rank, whatever else draws from torch's RNG)."""
+        noise = torch.randn(d, dtype=like.dtype, generator=self._rng)
+        return noise.to(like.device)
 
     def _block_mask(self, like):
         """1 on the coordinates of vector keys, 0 on scalar keys."""
@@ -242,7 +272,7 @@ class HyperTrainer:
         the box more evenly than independent uniform draws, so the hypernets'
         model of the whole box (used by the scan) is less noisy."""
         if self._sobol is None:
-            seed = int(torch.randint(2**31 - 1, ()))  # from torch's RNG: seeded runs repeat
+            seed = int(torch.randint(2**31 - 1, (), generator=self._rng))
             self._sobol = torch.quasirandom.SobolEngine(d, scramble=True, seed=seed)
         return self._sobol.draw(1)[0]
 
@@ -251,28 +281,50 @@ class HyperTrainer:
         warm-up, and after it with probability ``global_share`` (so the hypernets
         keep a model of the whole box for the landscape, not only of the path)."""
         share = self.config.global_share
-        return global_phase or (share > 0 and float(torch.rand(())) < share)
+        return global_phase or (share > 0 and float(torch.rand((), generator=self._rng)) < share)
 
     # -- steps ------------------------------------------------------------
     def _train_step(self, step, perms, u_hat, global_phase, optimizer, epoch):
         bs = self.config.batch_size
         total = 0.0
-        values = None
         global_phase = self._step_is_global(global_phase)
-        for k, (fold, perm) in enumerate(zip(self.folds, perms)):
-            rows = perm[step * bs : (step + 1) * bs]
-            if len(rows) == 0 or (self.config.drop_last and len(rows) < bs):
+        local = {j: k for k, j in enumerate(self.comm.fold_ids)}
+        for j, n_train in enumerate(self._n_train):  # every fold: each rank draws the same t's
+            n_rows = min(bs, n_train - step * bs)
+            if n_rows <= 0 or (self.config.drop_last and n_rows < bs):
                 continue
             t = self._sample_t(u_hat, global_phase)
+            if j not in local:
+                continue
+            k = local[j]
+            fold = self.folds[k]
+            rows, scale = self._share(perms[k][step * bs : (step + 1) * bs])
             values = self.space.train_values(t)
             fold.set_train(values)
             weights = fold.hypernet(t)
             X = take(fold.X_train, rows)
             out = run_module(fold.module, weights, X, fold.forward_kwargs)
-            loss = fold.loss(out, fold.y_train[rows], X, True)
-            self._fold_loss_sums[k] += loss.detach()  # stays on the device: no sync per step
+            loss = fold.loss(out, fold.y_train[rows], X, True) * scale
+            # stays on the device: no sync per step
+            self._fold_loss_sums[k] += loss.detach() / self.comm.replicas
             total = total + loss + fold.penalty(values, weights)
-        return self._step_on(total, optimizer, epoch, t)
+        if not torch.is_tensor(total):  # none of this rank's folds has a batch left
+            return 0.0
+        return self._step_on(total / self.comm.replicas, optimizer, epoch, t)
+
+    def _share(self, rows):
+        """This process's part of a fold's batch ``rows`` and the factor on its mean
+        loss: in one process (or one process per fold) all rows and 1. With ``m``
+        processes per fold each takes every m-th row, and its loss weighs by its share
+        of the batch times ``m`` (the step divides by ``m``, the fold's gradients are
+        summed over its processes): the batch's mean loss, split."""
+        m = self.comm.replicas
+        if m == 1:
+            return rows, 1.0
+        mine = self.comm.share(rows)
+        if mine.shape[-1] == 0:  # a last batch smaller than m: a weightless row
+            return rows[..., :1], 0.0
+        return mine, mine.shape[-1] * m / rows.shape[-1]
 
     def _train_step_stacked(self, rows, u_hat, global_phase, optimizer, epoch):
         """One step of every fold at once (one ``t`` for all folds; see ``_stack``)."""
@@ -280,14 +332,17 @@ class HyperTrainer:
         values = self.space.train_values(t)
         for fold in self.folds:
             fold.set_train(values)
+        rows, scale = self._share(rows)
         fold_losses, penalty = self.stack.losses(rows, t, values)
+        fold_losses = fold_losses * scale
         total = fold_losses.sum() + penalty
-        self._fold_loss_sums = self._fold_loss_sums + fold_losses.detach()  # one tensor
-        return self._step_on(total, optimizer, epoch, t)
+        m = self.comm.replicas
+        self._fold_loss_sums = self._fold_loss_sums + fold_losses.detach() / m  # one tensor
+        return self._step_on(total / m, optimizer, epoch, t)
 
     def _step_on(self, total, optimizer, epoch, t):
-        """Step the hypernets on the summed training loss of the folds; return its
-        mean over the folds, or raise if it is not finite."""
+        """Step the hypernets on the summed training loss of the folds; return that
+        sum, or raise if it is not finite."""
         if not torch.isfinite(total):
             raise TrainingDivergedError(
                 f"Hyper-training diverged: the training loss became {total.item()} "
@@ -298,9 +353,11 @@ class HyperTrainer:
             )
         optimizer.zero_grad(set_to_none=True)
         total.backward()
+        # data-parallel within a fold: the fold's gradient is the sum over its processes
+        self.comm.sum_fold_gradients([p for g in optimizer.param_groups for p in g["params"]])
         self._clip_gradients()
         optimizer.step()
-        return total.item() / len(self.folds)
+        return total.item()
 
     def _clip_gradients(self):
         """The net's GradientNormClipping, on each fold's hypernet on its own."""
@@ -314,7 +371,9 @@ class HyperTrainer:
 
     def _hyper_step(self, u_hat, hyper_optimizer):
         rows = max(4 * self.config.batch_size, 256)
-        loss, u_hat.grad = hypergradient(self.folds, u_hat, max_rows=rows, stack=self.stack)
+        loss, u_hat.grad = hypergradient(self.folds, u_hat, max_rows=rows, stack=self.stack,
+                                         generators=self._val_rngs, comm=self.comm,
+                                         stacked=self._stacked_validation(rows))
         if self.config.shrinkage and self.space.blocks:
             u_hat.grad = u_hat.grad + self._shrinkage_grad(u_hat)
         if not math.isfinite(loss):
@@ -329,6 +388,11 @@ class HyperTrainer:
             u_hat.clamp_(-limit, limit)
         self._recenter(u_hat)
         return loss
+
+    def _stacked_validation(self, rows):
+        """Whether the hyper step evaluates the stack in one call: when every fold
+        of the search (on every rank) has ``rows`` validation rows."""
+        return self.stack is not None and min(self._n_val) >= rows
 
     def _shrinkage_grad(self, u_hat):
         """Gradient of the hyperprior ``shrinkage / 2 * mean_i (t_i - mean(t))^2``
@@ -389,14 +453,16 @@ class HyperTrainer:
         cover = self.space.grid_unit(max_points=64, random_state=0)
         current = torch.sigmoid(u_hat.detach()).cpu().numpy()[None, :]
         points = np.concatenate([current, cover])
-        gen = torch.Generator(device=self.folds[0].y_val.device).manual_seed(0)
-        losses = []
+        gens = self._fold_generators("scan")
+        sums = []
         with torch.no_grad():
             for p in points:
                 t = torch.as_tensor(p, dtype=u_hat.dtype, device=u_hat.device)
-                fold_losses = [validation_loss(f, t, self.config.max_eval_rows, gen)
-                               for f in self.folds]
-                losses.append(float(sum(fold_losses)) / len(self.folds))
+                sums.append(sum(validation_loss(f, t, self.config.max_eval_rows, g)
+                                for f, g in zip(self.folds, gens)) if self.comm.validates
+                            else torch.zeros((), device=u_hat.device))
+            summed = self.comm.all_reduce_sum(torch.stack(sums).to(torch.float64))
+            losses = (summed / self.comm.n_folds).cpu().numpy()
             best = points[int(np.nanargmin(losses))]
             u_hat.copy_(torch.logit(torch.as_tensor(best, dtype=u_hat.dtype)))
         return {"t": points, "val_loss": np.array(losses)}
@@ -409,10 +475,34 @@ class HyperTrainer:
         self.trajectory["val_loss"].append(val_loss)
 
     # -- the loop ---------------------------------------------------------
+    def _fold_generators(self, purpose):
+        """One generator per fold of this rank, seeded from the loop's seed and
+        the fold's index in the search (so independent of which rank holds it)."""
+        return [
+            torch.Generator(device=f.y_train.device).manual_seed(fold_seed(self._seed, j, purpose))
+            for j, f in zip(self.comm.fold_ids, self.folds)
+        ]
+
+    def _gather_sizes(self):
+        """Every fold's training and validation sizes, on every rank."""
+        mine = {j: (f.n_train, f.n_val) for j, f in zip(self.comm.fold_ids, self.folds)}
+        sizes = {}
+        for part in self.comm.gather_objects(mine):
+            sizes.update(part)
+        self._n_train = [sizes[j][0] for j in range(self.comm.n_folds)]
+        self._n_val = [sizes[j][1] for j in range(self.comm.n_folds)]
+
+    def _seed_generators(self, ref):
+        self._row_rngs = self._fold_generators("rows")
+        self._val_rngs = self._fold_generators("val")
+        self._device = ref.device
+
     def run(self, t_start):
         """Hyper-train from unit coordinates ``t_start``; return a LoopResult."""
         cfg = self.config
         ref = next(self.folds[0].hypernet.parameters())
+        self._seed_generators(ref)
+        self._gather_sizes()
         u_hat = torch.logit(torch.as_tensor(t_start, dtype=ref.dtype, device=ref.device))
         u_hat = u_hat.clone().requires_grad_(True)
         self.stack = self._try_stack(u_hat)
@@ -477,19 +567,25 @@ class HyperTrainer:
 
     def _try_stack(self, u_hat):
         """A FoldStack of the folds if they allow one and the module runs under
-        ``vmap`` (tried on two rows); else ``None``: the folds train one by one."""
-        if not FoldStack.supports(self.folds):
-            return None
-        stack = FoldStack(self.folds)
-        t = torch.sigmoid(u_hat.detach())
-        values = self.space.train_values(t)
-        try:
-            for fold in self.folds:
-                fold.set_train(values)
-            with torch.no_grad():
-                stack.losses(stack.epoch_rows()[:, :2], t, values)
-        except Exception:  # any module vmap cannot run: train the folds one by one
-            stack.unstack()
+        ``vmap`` (tried on two rows); else ``None``: the folds train one by one.
+        Across ranks, the folds stack only where they stack on every rank (one
+        ``t`` per step for all folds, or one per fold: the same draws everywhere)."""
+        min_folds = 1 if self.comm.n_folds > 1 else 2
+        stack = FoldStack(self.folds) if FoldStack.supports(self.folds, min_folds) else None
+        if stack is not None:
+            t = torch.sigmoid(u_hat.detach())
+            values = self.space.train_values(t)
+            try:
+                for fold in self.folds:
+                    fold.set_train(values)
+                with torch.no_grad():
+                    stack.losses(stack.epoch_rows(shuffle=False)[:, :2], t, values)
+            except Exception:  # any module vmap cannot run: train the folds one by one
+                stack.unstack()
+                stack = None
+        if not self.comm.all_min(stack is not None):
+            if stack is not None:
+                stack.unstack()
             return None
         return stack
 
@@ -498,12 +594,12 @@ class HyperTrainer:
         bs = self.config.batch_size
         n_batches = (lambda n: n // bs) if self.config.drop_last else (lambda n: math.ceil(n / bs))
         if self.stack is not None:
-            rows = self.stack.epoch_rows(shuffle=self.config.shuffle)
+            rows = self.stack.epoch_rows(self._row_rngs, shuffle=self.config.shuffle,
+                                         longest=max(self._n_train))
             n_steps = n_batches(rows.shape[1])
         else:
-            order = torch.randperm if self.config.shuffle else torch.arange
-            perms = [order(f.n_train, device=f.y_train.device) for f in self.folds]
-            n_steps = max(n_batches(f.n_train) for f in self.folds)
+            perms = [self._epoch_order(f, g) for f, g in zip(self.folds, self._row_rngs)]
+            n_steps = max(n_batches(n) for n in self._n_train)
         hyper_at = _spread(n_steps, self.config.hyper_steps_per_epoch) if hyper_steps else set()
         for fold in self.folds:
             fold.module.train()
@@ -517,15 +613,32 @@ class HyperTrainer:
             else:
                 losses.append(
                     self._train_step(step, perms, u_hat, sample_globally, optimizer, epoch))
-            for scheduler in self.schedulers:
-                scheduler.batch_end(losses[-1])
+            if self.schedulers:
+                step_loss = self._mean_over_folds(torch.tensor([losses[-1]], dtype=torch.float64))
+                for scheduler in self.schedulers:
+                    scheduler.batch_end(float(step_loss[0]))
             if step in hyper_at:
                 val_losses.append(self._hyper_step(u_hat, hyper_optimizer))
                 self._record(epoch, self.global_step, "local", u_hat, val_losses[-1])
         self._check_finite_weights(epoch, u_hat)
-        self.train_losses.append(float(np.mean(losses)))
-        self.fold_train_losses.append([float(s) / n_steps for s in self._fold_loss_sums])
+        sums = torch.zeros(self.comm.n_folds + 1, dtype=torch.float64)
+        for j, s in zip(self.comm.fold_ids, self._fold_loss_sums):
+            sums[j] = float(s)
+        sums[-1] = float(np.sum(losses))
+        sums = self.comm.all_reduce_sum(sums.to(self._device)).cpu()  # every fold's, every rank
+        self.train_losses.append(float(sums[-1]) / self.comm.n_folds / n_steps)
+        self.fold_train_losses.append([float(s) / n_steps for s in sums[:-1]])
         return val_losses
+
+    def _epoch_order(self, fold, generator):
+        """One epoch's order of a fold's training rows (shuffled by its generator)."""
+        if self.config.shuffle:
+            return torch.randperm(fold.n_train, device=fold.y_train.device, generator=generator)
+        return torch.arange(fold.n_train, device=fold.y_train.device)
+
+    def _mean_over_folds(self, local_sum):
+        """The mean over every fold of the search of a per-rank sum (all-reduced)."""
+        return self.comm.all_reduce_sum(local_sum.to(self._device)).cpu() / self.comm.n_folds
 
 
 def _reflect(t):

@@ -16,3 +16,10 @@ class UnsupportedHyperparameterError(ValueError):
 
 class TrainingDivergedError(FloatingPointError):
     """Hyper-training produced a non-finite loss."""
+
+
+class DistributedFitError(RuntimeError):
+    """A rank of a distributed ``fit`` failed (or never arrived); every rank raises it.
+
+    The message names the failing rank and quotes its error.
+    """

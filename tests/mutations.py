@@ -81,11 +81,8 @@ BREAKS = [
     ),
     Break(
         "flipped-hypergradient", "the hypergradient's sign is flipped (lambda_hat climbs)",
-        [Edit("_train.py",
-              "        loss, u_hat.grad = hypergradient(self.folds, u_hat, max_rows=rows, "
-              "stack=self.stack)\n",
-              "        loss, grad = hypergradient(self.folds, u_hat, max_rows=rows, "
-              "stack=self.stack)\n        u_hat.grad = -grad  # MUTANT\n")],
+        [Edit("_train.py", "    (grad,) = torch.autograd.grad(total, [u])\n",
+              "    (grad,) = torch.autograd.grad(-total, [u])  # MUTANT\n")],
         [S + "test_hyper_steps_reach_an_interior_optimum_the_scan_never_saw[linear]",
          "test_search.py::test_trajectory_goes_downhill_on_the_closed_form_cv_curve"],
     ),
