@@ -108,16 +108,22 @@ def ridge_oracle():
 
 def from_the_upper_wall():
     for hypernet in ("linear", "structured"):
-        ratios, first_up = [], []
+        medians, singles, first_up = [], [], []
         for seed in RIDGE_SEEDS:
+            ratios = []
             for rs in STATES:
                 search, X, y, splits, wd_star = oracles.ridge_from_the_upper_wall(
                     seed, rs, hypernet)
                 ratios.append(search.best_params_[KEY] / wd_star)
-                steps = np.diff(np.log(oracles.downhill_path(search)))
-                first_up.append(int(np.argmax(steps >= 0)) if np.any(steps >= 0) else len(steps))
-        report(f"test_search_strength::test_hyper_steps_reach...[{hypernet}]",
-               "found / optimum", ratios, 1.5, "ratio")
+                if hypernet == "linear":
+                    steps = np.diff(np.log(oracles.downhill_path(search)))
+                    first_up.append(int(np.argmax(steps >= 0)) if np.any(steps >= 0)
+                                    else len(steps))
+            singles += ratios
+            medians.append(float(np.median(ratios[:3])))  # the test's random_state 0-2
+        name = f"test_search_strength::test_hyper_steps_reach...[{hypernet}]"
+        report(name, "found / optimum, median of random_state 0-2", medians, 1.5, "ratio")
+        report(name, "found / optimum, one run (not asserted)", singles, 1.5, "ratio")
         if hypernet == "linear":
             report("test_search::test_trajectory_goes_downhill...",
                    "hyper steps before the first that does not go down", first_up, 30, "min")

@@ -36,18 +36,27 @@ from skhyper import HypernetSearchCV
 @pytest.mark.parametrize("hypernet", ["linear", "structured"])
 def test_hyper_steps_reach_an_interior_optimum_the_scan_never_saw(hypernet):
     """From the upper wall, with a local warm-up (no scan), only the hyper steps can
-    bring the decay down to the closed-form CV optimum (12x below the start)."""
-    search, X, y, splits, wd_star = ridge_from_the_upper_wall(hypernet=hypernet)
-    traj = search.trajectory_
-    assert "scan" not in set(traj["phase"])
-    start = traj[f"param_{KEY}"][0]
-    assert start > 10 * wd_star  # the start is far from the optimum...
-    found = search.best_params_[KEY]
-    # ...and the search ends within x1.5 of it: the largest miss measured over data
-    # seeds 0, 1, 3 x random_state 0-3 was x1.28 (linear) and x1.26 (structured), a
-    # margin of 1.6x in log distance (benchmarks/strength_margins.py)
-    assert wd_star / 1.5 <= found <= wd_star * 1.5, (found, wd_star)
-    assert cv_loss(X, y, splits, found) < cv_loss(X, y, splits, start)
+    bring the decay down to the closed-form CV optimum (12x below the start).
+
+    The CV curve is flat near its optimum (1.1-1.25x the minimum at the wall), so one
+    run's last point wanders: over data seeds 0, 1, 3 x random_state 0-7, 1 run in 24
+    ended 5x (linear) or 7x (structured) from the optimum. The median of 3 runs
+    (random_state 0-2) is what the window bounds."""
+    ratios = []
+    for random_state in (0, 1, 2):
+        search, X, y, splits, wd_star = ridge_from_the_upper_wall(
+            random_state=random_state, hypernet=hypernet)
+        traj = search.trajectory_
+        assert "scan" not in set(traj["phase"])
+        start = traj[f"param_{KEY}"][0]
+        assert start > 10 * wd_star  # the start is far from the optimum...
+        found = search.best_params_[KEY]
+        assert cv_loss(X, y, splits, found) < cv_loss(X, y, splits, start)  # every run
+        ratios.append(found / wd_star)
+    # ...and the median run ends within x1.5 of it: the largest miss of the median of
+    # 3 runs, measured over data seeds 0, 1, 3 (benchmarks/strength_margins.py), was
+    # x1.18 (linear) and x1.17 (structured), a margin of 2.4x in log distance
+    assert 1 / 1.5 <= np.median(ratios) <= 1.5, ratios
 
 
 # -- the warm-up scan -------------------------------------------------------------
