@@ -8,6 +8,8 @@ process id of every fit into a file.
 """
 
 import os
+import sys
+from pathlib import Path
 
 import joblib
 import numpy as np
@@ -24,10 +26,21 @@ distributed = pytest.importorskip("distributed", reason="the dev extra installs 
 BOUNDS = {"optimizer__weight_decay": (1e-5, 1e-1, "log"), "module__dropout": (0.0, 0.5)}
 
 
+BENCHMARKS = (Path(__file__).parents[1] / "benchmarks").resolve()
+
+
 @pytest.fixture(scope="module")
 def client():
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+    # the workers start with this process's sys.path: without benchmarks/ (which a
+    # benchmark module imported by another test puts first), so that its
+    # distributed.py does not shadow dask's distributed package there
+    saved = sys.path[:]
+    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != BENCHMARKS]
+    try:
+        cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                        dashboard_address=None)
+    finally:
+        sys.path[:] = saved
     with distributed.Client(cluster) as client:
         yield client
     cluster.close()
