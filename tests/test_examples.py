@@ -42,7 +42,10 @@ def test_benchmark_scripts_smoke(capsys, tmp_path):
 
     threads = torch.get_num_threads()  # the suite sets its own
     assert gpu_check.main(["--device", "cpu", "--rows", "1000", "--epochs", "1"]) == 0
-    assert "folds batched in one vmap step: True" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "folds batched in one vmap step: True" in out
+    assert "unpickle on a CPU-only process: predicts" in out  # not "FAILED"
+    assert "torchrun world size 1, rank 0: search" in out
     result = suite.main(["--workloads", "breast_cancer", "--seeds", "0", "--points", "2",
                          "--max-epochs", "2", "--methods", "grid", "optuna", "hypernet",
                          "--out", str(tmp_path), "--tag", "smoke"])
