@@ -445,7 +445,8 @@ n_splits_, refit_time_, multimetric_
 
         Distributed: under ``torchrun --nproc_per_node=N`` (or in an initialized
         ``torch.distributed`` process group) the same call trains the folds across
-        the N processes (N at most ``cv``: rank ``r`` holds folds ``r, r + N, ...``)
+        the N processes (N at most ``cv``: rank ``r`` holds folds ``r, r + N, ...``;
+        N a multiple of ``cv``: each fold's batches split over ``N / cv`` ranks)
         and every process ends with the same fitted search; see
         docs/scaling_out.md.
         """
