@@ -42,5 +42,5 @@ search = HypernetSearchCV(
 search.fit(X_train, y_train)
 
 print("best params:", search.best_params_)
-print("CV log-loss (hypernet weights):", round(-search.best_score_, 4))
+print("CV log-loss (real fits at best_params_):", round(-search.best_score_, 4))
 print("test accuracy:", round(float((search.predict(X_test) == y_test).mean()), 4))

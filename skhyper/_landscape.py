@@ -25,7 +25,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._blocks import Block
 from ._folds import net_keys, split_estimator, to_tensors
-from ._scoring import score_at
+from ._scoring import SCORED_BY_HYPERNET, score_at, with_scored_by
 from ._space import to_unit_array
 from ._targets import resolve_target
 from ._train import run_module
@@ -249,4 +249,4 @@ def virtual_grid_search(search, X, y, param_grid):
                 {}, 0.0, search.error_score, search.return_train_score,
             ))
     table = search._format_results(params, len(search.split_indices_), out)
-    return _mark_path_distance(search, table, units)
+    return _mark_path_distance(search, with_scored_by(table, SCORED_BY_HYPERNET), units)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
 import torch
 from sklearn.model_selection._validation import _score
 from sklearn.pipeline import Pipeline
@@ -17,6 +18,18 @@ from sklearn.utils.validation import _check_method_params
 
 from ._folds import load_weights
 from ._inference import fast_inference
+
+#: ``cv_results_["scored_by"]`` of a row scored with a hypernet's weights at its point.
+SCORED_BY_HYPERNET = "hypernet"
+#: ``cv_results_["scored_by"]`` of a row scored by real fits of the net (``verify``).
+SCORED_BY_REAL_FITS = "real fits"
+
+
+def with_scored_by(results, source):
+    """``results`` (a ``cv_results_``-shaped dict) with a ``scored_by`` column saying
+    what scored its rows: :data:`SCORED_BY_HYPERNET` or :data:`SCORED_BY_REAL_FITS`."""
+    results["scored_by"] = np.array([source] * len(results["params"]), dtype=object)
+    return results
 
 
 def score_at(hypernet, estimator, t, X, y, split, scorers, score_params, fit_time,

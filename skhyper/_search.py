@@ -50,7 +50,7 @@ from ._folds import (
 from ._hypernet import HYPERNETS
 from ._landscape import predicted_loss, virtual_grid_search
 from ._refit import with_params
-from ._scoring import score_at
+from ._scoring import SCORED_BY_HYPERNET, SCORED_BY_REAL_FITS, score_at, with_scored_by
 from ._skorch_settings import read_settings
 from ._space import format_value, from_unit_array, parse_bounds
 from ._train import HyperTrainer, LoopConfig
@@ -221,11 +221,16 @@ return_train_score
         after the warm-up there are fewer points to pick, and a point the path
         repeats (the hyperparameters did not move between picked epochs) is
         one row.
-    verify : int, default=0
-        If positive, the ``verify`` best rows are refitted for real on every
-        fold, and ``cv_results_`` (hence ``best_score_``) then holds those
-        real fits, comparable with a ``GridSearchCV``'s; the hypernet-scored
-        rows stay in ``hypernet_results_``.
+    verify : int, default=1
+        The ``verify`` best hypernet-scored rows are refitted for real on every
+        fold (the net's own ``fit``, as ``GridSearchCV`` runs it), and
+        ``cv_results_`` (hence ``best_score_``) holds those real fits, comparable
+        with a ``GridSearchCV``'s; all the hypernet-scored rows stay in
+        ``hypernet_results_``. Each verified row costs ``cv`` fits on the
+        training folds (about 2 plain fits at ``cv=3``). ``verify=0`` skips them:
+        ``cv_results_`` is then ``hypernet_results_``, scores of hypernet weights
+        that can be off real fits by 10-40% (the user guide, "What best_score_
+        means"); its ``scored_by`` column says so.
     shrinkage : float >= 0 or "auto", default="auto"
         Strength of a hyperprior on vector keys (:class:`~skhyper.PerLayer`,
         :class:`~skhyper.PerUnit`, :class:`~skhyper.PerWeight`): the hyper steps
@@ -240,12 +245,14 @@ return_train_score
     Attributes
     ----------
     cv_results_ : dict of numpy (masked) ndarrays
-        ``GridSearchCV``'s key scheme. Each row is a point the search
-        visited, scored on every fold by the scorers applied to the net with
-        the final hypernet's weights at that point (or, with ``verify``, by
-        real fits).
+        ``GridSearchCV``'s key scheme, plus ``scored_by``. By default (``verify=1``)
+        one row, the best point of the search, scored by real fits on every
+        fold (``scored_by`` is ``"real fits"``). With ``verify=0``, the rows of
+        ``hypernet_results_``.
     hypernet_results_ : dict
-        The hypernet-scored table (equal to ``cv_results_`` unless ``verify``).
+        The points the search visited, each scored on every fold by the scorers
+        applied to the net with the final hypernet's weights at that point
+        (``scored_by`` is ``"hypernet"``).
     trajectory_ : dict of ndarrays
         Every hyperparameter step: ``epoch``, ``step``, ``phase``
         ("start", "scan", "local"), ``val_loss`` (the mean fold validation
@@ -341,7 +348,7 @@ n_splits_, refit_time_, multimetric_
         global_share=0.0,
         response_lr_factor=10.0,
         n_candidates=10,
-        verify=0,
+        verify=1,
         shrinkage="auto",
     ):
         super().__init__(
@@ -486,7 +493,8 @@ n_splits_, refit_time_, multimetric_
         if callable(self.scoring):
             _insert_error_scores(out, self.error_score)
         candidate_params = [builder.space.values_from_unit(t) for t in candidates]
-        hypernet_results = self._format_results(candidate_params, len(splits), out)
+        hypernet_results = with_scored_by(
+            self._format_results(candidate_params, len(splits), out), SCORED_BY_HYPERNET)
         results = hypernet_results
         multimetric = isinstance(out[0]["test_scores"], dict)
         if callable(self.scoring) and multimetric:
@@ -731,7 +739,8 @@ n_splits_, refit_time_, multimetric_
         _warn_or_raise_about_fit_failures(out, self.error_score)
         if callable(self.scoring):
             _insert_error_scores(out, self.error_score)
-        return self._format_results(candidate_params, len(splits), out)
+        return with_scored_by(self._format_results(candidate_params, len(splits), out),
+                              SCORED_BY_REAL_FITS)
 
     def _verify_fits(self, parallel, candidate_params, splits, X, y, scorers, routed, seed,
                      device, context):
@@ -797,4 +806,7 @@ n_splits_, refit_time_, multimetric_
                      "distinct epoch-end points)")
         if self.verify:
             rows += f", {len(self.cv_results_['params'])} of them re-scored by real fits"
-        print(f"HypernetSearchCV: {rows}; best {found} (score {score:.4f})")
+            source = "from real fits"
+        else:
+            source = "from the hypernets' weights; verify=1 re-scores it with real fits"
+        print(f"HypernetSearchCV: {rows}; best {found} (score {score:.4f} {source})")

@@ -33,30 +33,34 @@ def test_virtual_grid_search_has_grid_search_keys(fitted):
     search, X, y = fitted
     virtual = search.virtual_grid_search(X, y, GRID)
     real = GridSearchCV(make_classifier(max_epochs=1), GRID, cv=3, scoring="neg_log_loss").fit(X, y)
-    # GridSearchCV's keys, plus where the hypernets were trained
-    assert set(virtual) == set(real.cv_results_) | {"path_distance", "near_path"}
+    # GridSearchCV's keys, plus what scored the rows and where the hypernets were trained
+    assert set(virtual) == set(real.cv_results_) | {"scored_by", "path_distance", "near_path"}
+    assert set(virtual["scored_by"]) == {"hypernet"}
     assert [sorted(p.items()) for p in virtual["params"]] == [
         sorted(p.items()) for p in real.cv_results_["params"]]
 
 
 def test_virtual_grid_reproduces_the_rows_of_the_search(fitted):
-    """Scoring the visited points again gives the rows of cv_results_."""
+    """Scoring the visited points again gives the hypernet-scored rows."""
     search, X, y = fitted
-    virtual = search.virtual_grid_search(X, y, search.cv_results_["params"])
+    rows = search.hypernet_results_
+    virtual = search.virtual_grid_search(X, y, rows["params"])
     for k in range(3):
         np.testing.assert_allclose(virtual[f"split{k}_test_score"],
-                                   search.cv_results_[f"split{k}_test_score"], rtol=1e-6)
+                                   rows[f"split{k}_test_score"], rtol=1e-6)
 
 
 def test_predicted_loss_is_the_criterion_the_scorer_sees(fitted):
     """The net's NLL criterion (skorch get_loss) and sklearn's log_loss scorer are two
     computations of the same number at the same weights."""
     search, X, y = fitted
+    rows = search.hypernet_results_
+    best = rows["params"].index(search.best_params_)  # the row verify re-scored
     table = search.predicted_loss(X, y, [search.best_params_])
     for k in range(3):
         assert table[f"split{k}_loss"][0] == pytest.approx(
-            -search.cv_results_[f"split{k}_test_score"][search.best_index_], rel=1e-3)
-    assert table["mean_loss"][0] == pytest.approx(-search.best_score_, rel=1e-3)
+            -rows[f"split{k}_test_score"][best], rel=1e-3)
+    assert table["mean_loss"][0] == pytest.approx(-rows["mean_test_score"][best], rel=1e-3)
 
 
 def test_sweep_of_one_hyperparameter_fixes_the_others_at_the_best(fitted):

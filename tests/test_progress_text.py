@@ -46,9 +46,9 @@ ONE_SPLIT = [(np.arange(0, 100), np.arange(100, 150))]
 @pytest.mark.parametrize("settings, counts", [
     (dict(cv=ONE_SPLIT, n_candidates=1, max_epochs=1, warmup_fraction=0.0),
      ["1 fold for 1 epoch (no warm-up) over 1 hyperparameter", "1 point scored on 1 fold"]),
-    (dict(cv=2, n_candidates=2, max_epochs=4, warmup_fraction=0.5),
-     ["2 folds for 4 epochs (2 of warm-up) over 2 hyperparameters",
-      "2 points scored on 2 folds"]),
+    (dict(cv=2, n_candidates=2, max_epochs=4, warmup_fraction=0.0, verify=2),
+     ["2 folds for 4 epochs (no warm-up) over 2 hyperparameters",
+      "2 points scored on 2 folds", "2 of them re-scored by real fits", "from real fits)"]),
 ], ids=["singular", "plural"])
 def test_summary_counts_read_as_english(classification_data, capsys, settings, counts):
     X, y = classification_data
@@ -70,5 +70,5 @@ def test_summary_says_when_fewer_rows_than_n_candidates(classification_data, cap
     X, y = classification_data
     search = HypernetSearchCV(make_classifier(max_epochs=4), BOUNDS, cv=2, n_candidates=10,
                               warmup_fraction=0.5, verbose=1, random_state=0).fit(X, y)
-    assert len(search.cv_results_["params"]) <= 2
+    assert len(search.hypernet_results_["params"]) <= 2
     assert "fewer than n_candidates=10" in capsys.readouterr().out

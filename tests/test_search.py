@@ -75,7 +75,8 @@ def test_rows_are_scored_with_the_hypernet_weights(classification_data):
             for name, p in net.module_.named_parameters():
                 p.copy_(weights[name])
         expected = -log_loss(y[test], net.predict_proba(X[test]), labels=[0, 1, 2])
-        got = search.cv_results_[f"split{k}_test_score"][search.best_index_]
+        rows = search.hypernet_results_
+        got = rows[f"split{k}_test_score"][rows["params"].index(best)]
         assert got == pytest.approx(expected, rel=1e-4)
 
 

@@ -11,6 +11,7 @@ import pickle
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from helpers import classification_data, make_classifier, make_linear_regressor, regression_data
 from sklearn.base import clone, is_classifier, is_regressor
 from sklearn.exceptions import NotFittedError
@@ -34,21 +35,29 @@ BEST = ("best_index_", "best_params_", "best_score_")
 
 
 def make_search(cls, estimator=None, key=KEY, **kwargs):
-    """The same search as GridSearchCV (a grid) or HypernetSearchCV (a range)."""
+    """The same search as GridSearchCV (a grid) or HypernetSearchCV (a range).
+
+    HypernetSearchCV verifies its 2 best rows with real fits, so that both tables
+    hold two rows of real fits (the grid has two points)."""
     estimator = make_classifier(max_epochs=4) if estimator is None else estimator
     kwargs.setdefault("cv", N_SPLITS)
     if cls is GridSearchCV:
         return GridSearchCV(estimator, {key: [LOW, HIGH]}, **kwargs)
     kwargs.setdefault("random_state", 0)
+    kwargs.setdefault("verify", 2)
     return HypernetSearchCV(estimator, {key: (LOW, HIGH, "log")}, **kwargs)
 
 
-def expected_keys(metrics=("score",), n_splits=N_SPLITS, train=False, key=KEY):
-    """GridSearchCV's cv_results_ key scheme for one searched parameter."""
+def expected_keys(metrics=("score",), n_splits=N_SPLITS, train=False, key=KEY,
+                  cls=GridSearchCV):
+    """GridSearchCV's cv_results_ key scheme for one searched parameter; for
+    HypernetSearchCV, plus the ``scored_by`` column."""
     keys = {
         "mean_fit_time", "std_fit_time", "mean_score_time", "std_score_time",
         f"param_{key}", "params",
     }
+    if cls is HypernetSearchCV:
+        keys.add("scored_by")
     sets = ("test", "train") if train else ("test",)
     for metric in metrics:
         for s in sets:
@@ -86,8 +95,8 @@ def test_cv_results_keys_and_dataframe(cls, scoring, refit, train, metrics):
     X, y = classification_data()
     search = make_search(cls, scoring=scoring, refit=refit, return_train_score=train).fit(X, y)
     results = search.cv_results_
-    assert set(results) == expected_keys(metrics, train=train)
-    assert set(pd.DataFrame(results).columns) == expected_keys(metrics, train=train)
+    assert set(results) == expected_keys(metrics, train=train, cls=cls)
+    assert set(pd.DataFrame(results).columns) == expected_keys(metrics, train=train, cls=cls)
 
     n_rows = len(results["params"])
     assert n_rows >= 2
@@ -165,7 +174,7 @@ def two_metrics(estimator, X, y):
 def test_callable_multimetric_scoring(cls, refit):
     X, y = classification_data()
     search = make_search(cls, scoring=two_metrics, refit=refit).fit(X, y)
-    assert set(search.cv_results_) == expected_keys(("acc", "nll"))
+    assert set(search.cv_results_) == expected_keys(("acc", "nll"), cls=cls)
     assert search.multimetric_ is True
     if refit:
         assert_attrs(search, present=ALWAYS + BEST + REFIT_ONLY)
@@ -288,7 +297,7 @@ def test_pipeline_as_estimator(cls):
     pipe = make_pipeline(StandardScaler(), make_classifier(max_epochs=2))
     key = f"neuralnetclassifier__{KEY}"
     search = make_search(cls, pipe, key=key).fit(frame, y)
-    assert set(search.cv_results_) == expected_keys(key=key)
+    assert set(search.cv_results_) == expected_keys(key=key, cls=cls)
     assert set(search.best_params_) == {key}
     assert type(search.best_params_[key]) is float
     assert isinstance(search.best_estimator_, Pipeline)
@@ -345,8 +354,41 @@ def test_random_state_reproducible():
 def test_verify_keeps_the_key_scheme(train):
     X, y = classification_data()
     search = make_search(HypernetSearchCV, verify=2, return_train_score=train).fit(X, y)
-    assert set(search.cv_results_) == expected_keys(train=train)
-    assert set(search.hypernet_results_) == expected_keys(train=train)
+    assert set(search.cv_results_) == expected_keys(train=train, cls=HypernetSearchCV)
+    assert set(search.hypernet_results_) == expected_keys(train=train, cls=HypernetSearchCV)
+    assert list(search.cv_results_["scored_by"]) == ["real fits"] * 2
+    assert set(search.hypernet_results_["scored_by"]) == {"hypernet"}
     assert len(search.cv_results_["params"]) == 2
     assert search.best_params_ in search.hypernet_results_["params"]
     assert type(search.best_params_[KEY]) is float
+
+
+def test_default_best_score_is_real_cv_at_best_params():
+    """By default (verify=1) cv_results_ is one row of real fits: best_score_ is the
+    mean of skorch fits of the net at best_params_ on each fold, scored as
+    cross_val_score scores them. The oracle refits them here, each with the seed the
+    search gives its verify fits (the search's seed + 1, + the fold's index)."""
+    X, y = classification_data()
+    search = HypernetSearchCV(make_classifier(max_epochs=4), {KEY: (LOW, HIGH, "log")}, cv=3,
+                              scoring="neg_log_loss", random_state=0).fit(X, y)
+    assert list(search.cv_results_["scored_by"]) == ["real fits"]
+    assert search.best_params_ in search.hypernet_results_["params"]
+    seed = search._seed() + 1
+    scores = []
+    for k, (train, test) in enumerate(search.split_indices_):
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed + k)
+            net = clone(make_classifier(max_epochs=4)).set_params(**search.best_params_)
+            net.fit(X[train], y[train])
+        scores.append(-log_loss(y[test], net.predict_proba(X[test]), labels=[0, 1, 2]))
+        assert search.cv_results_[f"split{k}_test_score"][0] == pytest.approx(scores[-1],
+                                                                               rel=1e-5)
+    assert search.best_score_ == pytest.approx(np.mean(scores), rel=1e-5)
+
+
+def test_verify_0_reports_the_hypernet_rows_and_says_so():
+    X, y = classification_data()
+    search = make_search(HypernetSearchCV, verify=0).fit(X, y)
+    assert search.cv_results_ is search.hypernet_results_
+    assert set(search.cv_results_["scored_by"]) == {"hypernet"}
+    assert len(search.cv_results_["params"]) >= 2

@@ -62,8 +62,18 @@ def split_keys(results):
     return sorted(k for k in results if k.startswith("split"))
 
 
+def scored_rows(search):
+    """``(table, row)`` of every row the search scored on every fold, in the order it
+    scored them: GridSearchCV's grid points; HypernetSearchCV's hypernet-scored rows
+    (``hypernet_results_``), then the rows it verified with real fits (``cv_results_``)."""
+    tables = [search.cv_results_]
+    if isinstance(search, HypernetSearchCV):
+        tables = [search.hypernet_results_] + ([search.cv_results_] if search.verify else [])
+    return [(table, row) for table in tables for row in range(len(table["params"]))]
+
+
 def n_rows(search):
-    return len(search.cv_results_["params"])
+    return len(scored_rows(search))
 
 
 class RecordingScorer:
@@ -197,15 +207,16 @@ def test_error_score_nan_warns_and_stores_nan(cls):
     search = make_search(cls, scoring=FailsOnce(), error_score=np.nan, **extra)
     with pytest.warns(UserWarning, match="Scoring failed"):
         search.fit(X, y)
-    results = search.cv_results_
-    assert n_rows(search) >= 2
+    results = scored_rows(search)[0][0]  # the table of the first row scored
+    n_results = len(results["params"])
+    assert n_results >= 2
     assert np.isnan(results["split0_test_score"][0])
     assert np.isnan(results["mean_test_score"][0])
     assert np.all(np.isfinite(results["split0_test_score"][1:]))
     for k in (1, 2):
         assert np.all(np.isfinite(results[f"split{k}_test_score"]))
     # A nan mean ranks last; the best row is a finite one.
-    assert results["rank_test_score"][0] == n_rows(search)
+    assert results["rank_test_score"][0] == n_results
     assert np.isfinite(search.best_score_)
 
 
@@ -223,7 +234,7 @@ def test_error_score_number_is_stored(cls):
     search = make_search(cls, scoring=FailsOnce(), error_score=-1.5)
     with pytest.warns(UserWarning, match="Scoring failed.*set to -1.5"):
         search.fit(X, y)
-    results = search.cv_results_
+    results = scored_rows(search)[0][0]  # the table of the first row scored
     assert results["split0_test_score"][0] == -1.5
     assert results["mean_test_score"][0] == pytest.approx(
         (-1.5 + results["split1_test_score"][0] + results["split2_test_score"][0]) / 3
@@ -331,13 +342,14 @@ def test_sample_weight_routed_to_scorer(cls, train):
         # (skorch would pass it to forward, which takes no such argument).
         search = make_search(cls, cv=splits, scoring=scorer, return_train_score=train)
         search.fit(X, y, sample_weight=w)
-    results = search.cv_results_
+    rows_scored = scored_rows(search)
     # Per (candidate, split): the test scoring, then (with train) the train scoring.
     sets = ("test", "train") if train else ("test",)
-    assert len(metric.calls) == n_rows(search) * len(splits) * len(sets)
+    assert len(metric.calls) == len(rows_scored) * len(splits) * len(sets)
     for i, (y_true, weight, y_pred, score) in enumerate(metric.calls):
         pair, s = divmod(i, len(sets))
-        row, k = divmod(pair, len(splits))
+        candidate, k = divmod(pair, len(splits))
+        results, row = rows_scored[candidate]
         rows = splits[k][1] if sets[s] == "test" else splits[k][0]
         np.testing.assert_array_equal(y_true, y[rows])
         assert weight is not None and len(weight) == len(rows)
