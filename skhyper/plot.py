@@ -284,8 +284,16 @@ def plot_landscape(search, X, y, keys=None, resolution=15, grid_results=None, ax
     loss, as its colour bar says: the worst corner of the box would otherwise
     take the whole scale. The legend sits above the axes, off the data; put a
     title in ``fig.suptitle`` and save with ``bbox_inches="tight"``.
+
+    Where the hypernets did not train (``near_path`` False in
+    :meth:`~skhyper.HypernetSearchCV.predicted_loss`: farther than twice
+    ``perturb_scale`` from every point of the search path) the heat map is
+    hatched and a curve's background shaded: the values there are guesses,
+    often far from real fits (docs/benchmarks.md, "Landscape"). The star's
+    label says what scored ``best_params_`` (``cv_results_["scored_by"]``).
     """
     ax = _axes(ax)
+    hatched = None
     space = fitted_space(search)
     keys = list(keys or space.keys[:2])
     entries = [_entry(space, k) for k in keys]
@@ -294,11 +302,13 @@ def plot_landscape(search, X, y, keys=None, resolution=15, grid_results=None, ax
     if len(dims) == 1:
         table = search.predicted_loss(X, y, [{keys[0]: v} for v in axes_values[0]])
         ax.plot(axes_values[0], table["mean_loss"], label="predicted (mean of folds)")
+        _shade_far_from_path(ax, axes_values[0], ~table["near_path"])
         _mark_best(ax, entries[0], search.best_params_[keys[0]])
         ax.set_ylabel("predicted validation loss")
     else:
         points = [{keys[0]: a, keys[1]: b} for b in axes_values[1] for a in axes_values[0]]
-        loss = search.predicted_loss(X, y, points)["mean_loss"].reshape(resolution, resolution)
+        table = search.predicted_loss(X, y, points)
+        loss = table["mean_loss"].reshape(resolution, resolution)
         norm, scale = _colour_norm(loss)
         mesh = ax.pcolormesh(axes_values[0], axes_values[1], loss, shading="auto", cmap="viridis",
                              norm=norm)
@@ -313,8 +323,11 @@ def plot_landscape(search, X, y, keys=None, resolution=15, grid_results=None, ax
                 label="search path",  # outlined: visible on the map and in the legend
                 path_effects=[patheffects.Stroke(linewidth=2.5, foreground="black"),
                               patheffects.Normal()])
+        hatched = _hatch_far_from_path(ax, axes_values,
+                                       ~table["near_path"].reshape(resolution, resolution))
         ax.plot(_shared(search.best_params_[keys[0]]), _shared(search.best_params_[keys[1]]),
-                marker="*", color="red", markersize=14, linestyle="none", label="best_params_")
+                marker="*", color="red", markersize=14, linestyle="none",
+                label=_best_label(search))
         ax.set_ylabel(_axis_label(entries[1], keys[1]))
         if dims[1].log:
             ax.set_yscale("log")
@@ -324,8 +337,11 @@ def plot_landscape(search, X, y, keys=None, resolution=15, grid_results=None, ax
     if dims[0].log:
         ax.set_xscale("log")
     # above the axes, off the data (a title then goes in fig.suptitle)
-    ax.legend(loc="lower left", bbox_to_anchor=(0, 1.01), ncol=2, fontsize="small",
-              frameon=False)
+    handles, labels = ax.get_legend_handles_labels()
+    if hatched is not None:
+        handles, labels = handles + [hatched], labels + [hatched.get_label()]
+    ax.legend(handles, labels, loc="lower left", bbox_to_anchor=(0, 1.01), ncol=2,
+              fontsize="small", frameon=False)
     return ax
 
 
@@ -333,6 +349,38 @@ def plot_landscape(search, X, y, keys=None, resolution=15, grid_results=None, ax
 #: corner of the box (often far from anything the search visits) would otherwise
 #: take most of the scale and leave the visited region one flat colour.
 COLOUR_QUANTILE = 0.75
+
+
+#: What the landscape plots say of a region far from where the hypernets trained.
+FAR_LABEL = "far from the search path: a guess (near_path False)"
+
+
+def _hatch_far_from_path(ax, axes_values, far):
+    """Hatch the cells of a heat map whose points are far from the search path;
+    returns the legend's entry for the hatching (None if nothing is hatched)."""
+    if not far.any():
+        return None
+    from matplotlib.patches import Patch
+
+    with _pyplot().rc_context({"hatch.color": "0.55", "hatch.linewidth": 0.8}):
+        ax.contourf(axes_values[0], axes_values[1], far.astype(float), levels=[0.5, 1.5],
+                    colors="none", hatches=["///"])
+    return Patch(facecolor="none", edgecolor="grey", hatch="///", label=FAR_LABEL)
+
+
+def _shade_far_from_path(ax, values, far):
+    """Shade the stretches of a curve whose points are far from the search path."""
+    if far.any():
+        ax.fill_between(values, 0, 1, where=far, transform=ax.get_xaxis_transform(),
+                        color="grey", alpha=0.2, linewidth=0, label=FAR_LABEL)
+
+
+def _best_label(search):
+    """``best_params_``, and what scored it (``cv_results_["scored_by"]``)."""
+    scored_by = search.cv_results_.get("scored_by")
+    if scored_by is None or not hasattr(search, "best_index_"):
+        return "best_params_"
+    return f"best_params_ (scored by {scored_by[search.best_index_]})"
 
 
 def _colour_norm(loss):

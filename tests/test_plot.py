@@ -38,7 +38,9 @@ def test_landscape_heat_map_with_path_best_and_real_points(fitted, tmp_path):
                         cv=KFold(3), scoring="neg_log_loss").fit(X, y)
     ax = plot.plot_landscape(search, X, y, resolution=5, grid_results=grid.cv_results_)
     labels = {line.get_label() for line in ax.get_lines()}
-    assert {"search path", "best_params_", "real CV points (GridSearchCV)"} <= labels
+    # the star says what scored best_params_: real fits by default (verify=1)
+    assert {"search path", "best_params_ (scored by real fits)",
+            "real CV points (GridSearchCV)"} <= labels
     assert ax.get_xscale() == "log"
     ax.figure.savefig(tmp_path / "landscape.png")
     assert (tmp_path / "landscape.png").stat().st_size > 0
@@ -49,6 +51,28 @@ def test_landscape_along_one_hyperparameter(fitted):
     ax = plot.plot_landscape(search, X, y, keys=["module__dropout"], resolution=4)
     (curve,) = [line for line in ax.get_lines() if line.get_label().startswith("predicted")]
     assert len(curve.get_xdata()) == 4
+
+
+def test_landscape_marks_where_the_hypernets_did_not_train(fitted):
+    """Far from the search path (near_path False) the heat map is hatched and a curve
+    shaded, each with its legend entry; none of it where every point is near."""
+    search, X, y = fitted
+    resolution = 5
+    sweep = plot._sweep(search.search_space_.dimensions[1], resolution)
+    near = search.predicted_loss(X, y, [{"module__dropout": v} for v in sweep])["near_path"]
+    assert not near.all()  # the path never covered all of dropout's range here
+    ax = plot.plot_landscape(search, X, y, resolution=resolution)
+    assert plot.FAR_LABEL in [text.get_text() for text in ax.get_legend().get_texts()]
+    curve = plot.plot_landscape(search, X, y, keys=["module__dropout"], resolution=resolution)
+    shaded = [c for c in curve.collections if c.get_label() == plot.FAR_LABEL]
+    assert len(shaded) == 1
+    # a search whose path covers the box (perturb_scale as wide as the box): nothing marked
+    wide = HypernetSearchCV(make_classifier(max_epochs=3), BOUNDS, cv=KFold(3),
+                            scoring="neg_log_loss", random_state=0, perturb_scale=1.0,
+                            verify=0).fit(X, y)
+    ax = plot.plot_landscape(wide, X, y, resolution=resolution)
+    assert plot.FAR_LABEL not in [text.get_text() for text in ax.get_legend().get_texts()]
+    assert ax.get_lines()[-1].get_label() == "best_params_ (scored by hypernet)"
 
 
 def test_train_validation_curves(fitted):
@@ -77,10 +101,11 @@ def landscape(fitted):
 
 
 def test_landscape_colours_are_log_and_clipped_so_the_visited_region_is_not_flat(landscape):
+    from matplotlib.collections import QuadMesh
     from matplotlib.colors import LogNorm
 
     ax, _ = landscape
-    (mesh,) = ax.collections
+    (mesh,) = [c for c in ax.collections if isinstance(c, QuadMesh)]  # (the rest: hatching)
     loss = np.asarray(mesh.get_array())
     assert isinstance(mesh.norm, LogNorm)
     assert mesh.norm.vmin == pytest.approx(loss.min())
