@@ -47,7 +47,8 @@ included, over one plain fit of the untuned net, the median of
 ``suite.py``; HypernetSearchCV's own time is the median of
 ``--search-repeats`` identical fits, as short as a few plain fits and as
 noisy), the searcher's own CV log-loss (``-best_score_``;
-HypernetSearchCV's is scored with hypernet weights), the **real CV log-loss**
+HypernetSearchCV's comes from real fits of its best point with ``verify=1``, the
+default since issue 10, and was scored with hypernet weights before), the **real CV log-loss**
 at the chosen point (3-fold ``cross_val_score`` on the same folds, mean over
 torch seeds 0, 1, 2 of the fits, ``--real-cv-seeds``), and the refit's test
 log-loss and accuracy; mean ± sd over search seeds. A sanity line checks that

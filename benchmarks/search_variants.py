@@ -72,6 +72,7 @@ def main(argv=None):
         rows.append((real, test))
         found = ", ".join(f"{k.split('__')[-1]}={v:.3g}" for k, v in search.best_params_.items())
         lines.append(f"{workload.name} seed {seed}: {found}; search's CV log-loss "
+                     f"({search.cv_results_['scored_by'][search.best_index_]}) "
                      f"{-search.best_score_:.4f}, real CV log-loss {real:.4f}, test log-loss "
                      f"{test:.4f} ({search.n_epochs_} epochs, {seconds:.1f}s)")
         print(lines[-1], flush=True)

@@ -24,7 +24,8 @@ same way before each method:
 All searchers score with ``neg_log_loss`` (classification) or
 ``neg_mean_squared_error`` (regression) and refit. Reported per method: wall
 time (search + refit), cost in plain fits, best params, best CV loss (the
-searcher's own ``-best_score_``; HypernetSearchCV's is hypernet-scored), test
+searcher's own ``-best_score_``; HypernetSearchCV's comes from real fits of its
+best point, ``verify=1``, the default since issue 10; hypernet-scored before), test
 log-loss and accuracy (or test MSE and R^2, on standardised targets). The
 markdown shows mean +- sd over seeds; the JSON holds every row too.
 
