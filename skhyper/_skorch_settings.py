@@ -55,7 +55,8 @@ class TrainingSettings:
     clip_norms : list of (float, float)
         ``(max_norm, norm_type)`` per ``GradientNormClipping`` callback.
     shuffle : bool
-        False only for an explicit ``iterator_train__shuffle=False``.
+        ``iterator_train__shuffle`` as the net's DataLoader reads it (skorch's
+        default, like torch's, is False: rows in the same order every epoch).
     drop_last : bool
         ``iterator_train__drop_last``.
     """
@@ -63,7 +64,7 @@ class TrainingSettings:
     train_split: object = None
     schedulers: list = field(default_factory=list)
     clip_norms: list = field(default_factory=list)
-    shuffle: bool = True
+    shuffle: bool = False
     drop_last: bool = False
 
     def train_rows(self, net, X, y):
@@ -156,8 +157,7 @@ def _train_split(net):
 
 def _read_iterator(net, settings):
     given = net.get_params_for("iterator_train")
-    if given.get("shuffle") is False:
-        settings.shuffle = False
+    settings.shuffle = bool(given.get("shuffle", False))
     settings.drop_last = bool(given.get("drop_last", False))
     for key in sorted(set(given) - _HONOURED_ITERATOR_KEYS - _PERFORMANCE_ONLY):
         warnings.warn(
