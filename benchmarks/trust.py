@@ -3,6 +3,10 @@
     python benchmarks/trust.py                          # every workload, seeds 0-2 (hours)
     python benchmarks/trust.py --workloads digits --seeds 0
     python benchmarks/trust.py --quick                  # smoke run: breast_cancer, 4 epochs
+    python benchmarks/trust.py --workloads digits --seeds 0 global_share=0.3
+
+``key=value`` settings are passed to ``HypernetSearchCV`` (both runs of step 1), to
+measure a variant against the defaults.
 
 Per workload and seed, everything runs on the same 3 folds (``StratifiedKFold`` for
 classification, ``KFold`` for regression, shuffled with the seed), scored with
@@ -65,6 +69,7 @@ from torch import nn
 sys.path.insert(0, str(Path(__file__).parent))
 
 from provenance import metadata, save  # noqa: E402
+from search_variants import parse_value  # noqa: E402
 from workloads import (  # noqa: E402
     BOX,
     BREAST_CANCER,
@@ -171,7 +176,7 @@ def row_errors(workload, results, X, y, cv, real_seeds, net_overrides):
     return errors
 
 
-def measure(workload, seed, real_seeds, net_overrides):
+def measure(workload, seed, real_seeds, net_overrides, settings=None):
     X, _, y, _ = workload.data(seed=seed)
     cv = folds_for(workload, seed)
     workload.make_net(**{**net_overrides, "max_epochs": 1}).fit(X, y)  # warm-up
@@ -179,8 +184,10 @@ def measure(workload, seed, real_seeds, net_overrides):
     begin = time.perf_counter()
     workload.make_net(**net_overrides).fit(X, y)
     unit = time.perf_counter() - begin
-    search, seconds = timed_search(workload, X, y, cv, seed, net_overrides)
-    _, seconds_unverified = timed_search(workload, X, y, cv, seed, net_overrides, verify=0)
+    settings = settings or {}
+    search, seconds = timed_search(workload, X, y, cv, seed, net_overrides, **settings)
+    _, seconds_unverified = timed_search(workload, X, y, cv, seed, net_overrides,
+                                         **{**settings, "verify": 0})
     real, sd = real_cv(workload, search.best_params_, X, y, cv, real_seeds, net_overrides)
     best_signed, best_beyond = error(search.best_score_, real, sd)
     rows = row_errors(workload, search.cv_results_, X, y, cv, real_seeds, net_overrides)
@@ -246,6 +253,7 @@ def main(argv=None):
                         help="smoke run: breast_cancer, seed 0, 4 epochs, 2 real seeds")
     parser.add_argument("--max-epochs", type=int,
                         help="override every net's max_epochs (smoke runs; not the table)")
+    parser.add_argument("settings", nargs="*", help="HypernetSearchCV keyword=value pairs")
     parser.add_argument("--save", action="store_true")
     parser.add_argument("--tag", default="trust")
     args = parser.parse_args(argv)
@@ -254,8 +262,9 @@ def main(argv=None):
         args.max_epochs = args.max_epochs or 4
     overrides = {} if args.max_epochs is None else {"max_epochs": args.max_epochs}
     torch.set_num_threads(1)
-    meta = metadata("trust.py" + (" --quick" if args.quick else ""))
-    results = [measure(WORKLOADS[name], seed, range(args.real_seeds), overrides)
+    meta = metadata("trust.py", argv)
+    settings = {k: parse_value(v) for k, v in (s.split("=", 1) for s in args.settings)}
+    results = [measure(WORKLOADS[name], seed, range(args.real_seeds), overrides, settings)
                for name in args.workloads for seed in args.seeds]
     text = table(results)
     print(text)

@@ -50,6 +50,7 @@ SUBSET = [
     "test_landscape.py",
     "test_vector_bounds.py",
     "test_ridge_per_feature.py",
+    "test_skorch_settings.py",
 ]
 
 
@@ -167,6 +168,19 @@ BREAKS = [
               "        candidate_params = [builder.space.values_from_unit(t) "
               "for t in candidates[::-1]]  # MUTANT\n")],
         [S + "test_rows_are_the_path_in_order_and_rescore_independently"],
+    ),
+    # issue 10: numbers that match real fits by default
+    Break(
+        "verify-off", "best_score_ is the hypernet-scored row again (verify=0 by default)",
+        [Edit("_search.py", "        verify=1,\n", "        verify=0,  # MUTANT\n")],
+        ["test_ridge_oracle.py::test_search_lands_near_closed_form_optimum[0]"],
+    ),
+    Break(
+        "rows-shuffled", "hyper-training shuffles the rows though the net (skorch) does not",
+        [Edit("_skorch_settings.py",
+              '    settings.shuffle = bool(given.get("shuffle", False))\n',
+              "    settings.shuffle = True  # MUTANT\n")],
+        ["test_skorch_settings.py::test_rows_are_in_order_unless_the_net_shuffles[None]"],
     ),
     # vector keys (PerLayer / PerUnit / PerWeight)
     Break(

@@ -6,7 +6,8 @@ finds must have a real CV log-loss within 10% of GridSearchCV's best, and the
 refit model's test log-loss must be within 0.01 of GridSearchCV's. The
 hypernets' virtual grid search over the same 25 points must rank them like the
 real grid (Spearman >= 0.8). A default search's best_score_ must be within 5% of
-the real CV at best_params_ beyond two seed-sd of it (issue 10's target).
+the real CV at best_params_ beyond two seed-sd of it (issue 10's target), and its
+virtual grid within 15% of the real one at the points near its path.
 """
 
 import sys
@@ -54,12 +55,14 @@ def test_found_point_matches_grid_search(digits, start):
         assert test_loss <= log_loss(y_test, grid.predict_proba(X_test)) + 0.01
 
 
-def test_default_best_score_matches_real_cv_at_best_params(digits):
-    """Issue 10's target: by default best_score_ is within 5% of the real CV at
+def test_default_search_reports_what_real_fits_give(digits):
+    """Issue 10's targets: by default best_score_ is within 5% of the real CV at
     best_params_ (the mean over 3 torch seeds), counting only the error beyond 2 seed-sd.
     With verify=1 (the default) it is one such real CV itself: measured 0.1% off the
-    3-seed mean here (-0.1461 against -0.1460 +- 0.0008), within the seed noise."""
-    X_train, _, y_train, _, cv, _ = digits
+    3-seed mean here (-0.1461 against -0.1460 +- 0.0008), within the seed noise.
+    The virtual grid is within 15% of the real grid where it says it knows the box
+    (near_path): measured 8-10% on seeds 0-2 (benchmarks/trust.py, 4x4 grid)."""
+    X_train, _, y_train, _, cv, grid = digits
     search = HypernetSearchCV(DIGITS.make_net(), DIGITS.bounds, cv=cv, scoring="neg_log_loss",
                               random_state=0).fit(X_train, y_train)
     real = []
@@ -73,6 +76,14 @@ def test_default_best_score_matches_real_cv_at_best_params(digits):
           f"{beyond:.1%} beyond 2 sd")
     assert search.cv_results_["scored_by"][search.best_index_] == "real fits"
     assert beyond <= 0.05
+
+    virtual = search.virtual_grid_search(X_train, y_train, grid.cv_results_["params"])
+    near = np.asarray(virtual["near_path"])
+    predicted = np.asarray(virtual["mean_test_score"])[near]
+    real_grid = np.asarray(grid.cv_results_["mean_test_score"])[near]
+    error = np.mean(np.abs(predicted - real_grid) / np.abs(real_grid))
+    print(f"virtual grid near the path ({near.sum()} of {near.size} points): {error:.1%} off")
+    assert near.any() and error <= 0.15
 
 
 def test_virtual_grid_search_ranks_the_real_grid(digits):
