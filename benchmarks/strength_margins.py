@@ -150,13 +150,17 @@ def scan():
 
 
 def noise():
-    ratios = []
+    ratios, medians = [], []
     for seed in RIDGE_SEEDS:
+        runs = []
         for rs in STATES:
             search, X, y, splits, noise_star = oracles.noise_search(seed, rs)
-            ratios.append(search.best_params_["module__noise"] / noise_star)
-    report("test_search::test_float_module_attribute_moves...", "found / optimum",
-           ratios, 1.5, "ratio")
+            runs.append(search.best_params_["module__noise"] / noise_star)
+        ratios += runs
+        medians.append(float(np.median(runs[:3])))  # the test's random_state 0-2
+    name = "test_search::test_float_module_attribute_moves..."
+    report(name, "found / optimum, median of random_state 0-2", medians, 1.5, "ratio")
+    report(name, "found / optimum, one run (not asserted)", ratios, 1.5, "ratio")
 
 
 def label_smoothing():

@@ -163,14 +163,21 @@ def test_float_module_attribute_moves_to_the_closed_form_optimum():
     """A float attribute read in forward (input noise of a linear regressor) is set
     for every training forward, and the search moves it to its closed-form CV
     optimum: in expectation, input noise of std s is ridge with decay 2 s^2 on the
-    weights (``oracles.NoisyLinear``)."""
-    search, X, y, splits, noise_star = noise_search()
-    found = search.best_params_["module__noise"]
-    start = search.trajectory_["param_module__noise"][0]
-    # measured over data seeds 0, 1, 3 x random_state 0-3 (12 runs): within 0.81-1.06x
-    # of the optimum; x1.5 leaves a margin of 1.9x in log distance
-    assert noise_star / 1.5 <= found <= noise_star * 1.5, (found, noise_star)
-    assert noise_cv_loss(X, y, splits, found) < noise_cv_loss(X, y, splits, start)
+    weights (``oracles.NoisyLinear``).
+
+    One run's found point has a heavy tail: over data seeds 0, 1, 3 x random_state 0-11
+    (36 runs) 3 ended outside x1.5 of the optimum, one at 0.07x (its path wandered to
+    the lower wall). The window bounds the median of 3 runs (random_state 0-2)."""
+    ratios = []
+    for random_state in (0, 1, 2):
+        search, X, y, splits, noise_star = noise_search(random_state=random_state)
+        found = search.best_params_["module__noise"]
+        start = search.trajectory_["param_module__noise"][0]
+        assert noise_cv_loss(X, y, splits, found) < noise_cv_loss(X, y, splits, start)
+        ratios.append(found / noise_star)
+    # the largest miss of the median of 3 runs over data seeds 0, 1, 3 was x1.02
+    # (benchmarks/strength_margins.py): x1.5 leaves a margin of 22x in log distance
+    assert 1 / 1.5 <= np.median(ratios) <= 1.5, ratios
 
 
 def test_registered_target_is_used_and_can_be_removed(classification_data):
