@@ -231,7 +231,7 @@ return_train_score
         ``cv_results_`` is then ``hypernet_results_``, scores of hypernet weights
         that can be off real fits in either direction (the best row by up to 13%
         on the workloads of ``benchmarks/trust.py``; the user guide, "What
-        best_score_ means"); its ``scored_by`` column says so.
+        ``best_score_`` means"); its ``scored_by`` column says so.
     shrinkage : float >= 0 or "auto", default="auto"
         Strength of a hyperprior on vector keys (:class:`~skhyper.PerLayer`,
         :class:`~skhyper.PerUnit`, :class:`~skhyper.PerWeight`): the hyper steps
