@@ -17,7 +17,9 @@ The rules:
    docstrings and comments do not count), or when it ran on uncommitted changes.
    Commits listed in ``benchmarks/neutral_commits.txt`` (``NEUTRAL``), each with the
    evidence that it changes no result (e.g. checks that only refuse invalid input,
-   and a benchmark re-run that printed the same numbers), do not make results stale.
+   and a benchmark re-run that printed the same numbers), do not make results stale;
+   nor do commits that touched none of the files that now differ (a change a later
+   commit undid leaves its file equal to HEAD's).
 3. Every number in a covered file must be held by a results file at the precision
    the docs print it: ``0.183`` is held by ``0.1828``, ``18.0x`` by ``18.04``, an
    unsigned number also by its negative. Where a section (a heading with its
@@ -164,12 +166,15 @@ def neutral_commits():
     return out
 
 
-def results_changing_commits(commit):
-    """The commits since ``commit`` that changed the package's code, less those that
-    ``NEUTRAL`` declares results-neutral."""
+def results_changing_commits(commit, paths):
+    """The commits since ``commit`` that changed the code of ``paths`` (the files that
+    differ from HEAD's), less those that ``NEUTRAL`` declares results-neutral. A commit
+    that touched only other files, or whose change a later one undid, cannot account
+    for the difference."""
     neutral = neutral_commits()
-    since = git("rev-list", f"{commit}..HEAD", "--", CODE).split()
-    return [c for c in since if c not in neutral and code_at(f"{c}^") != code_at(c)]
+    since = git("rev-list", f"{commit}..HEAD", "--", *paths).split()
+    return [c for c in since if c not in neutral
+            and any(code_at(f"{c}^").get(p) != code_at(c).get(p) for p in paths)]
 
 
 def staleness(commit, dirty):
@@ -181,7 +186,7 @@ def staleness(commit, dirty):
         return f"records commit {commit}, which this clone lacks (fetch the history)"
     head = code_at("HEAD")
     changed = sorted(p for p in set(code) | set(head) if code.get(p) != head.get(p))
-    if changed and results_changing_commits(commit):
+    if changed and results_changing_commits(commit, changed):
         return f"commit {commit[:7]}: {CODE}/ code changed since ({', '.join(changed)})"
     if dirty:
         return f"commit {commit[:7]}, run with uncommitted changes to {', '.join(dirty)}"
