@@ -1,6 +1,7 @@
 """Shared fixtures: seeded torch, tiny data, tiny skorch nets."""
 
 import copy
+import sys
 
 import helpers
 import numpy as np
@@ -17,6 +18,16 @@ torch.set_num_threads(1)
 def _seed():
     torch.manual_seed(0)
     np.random.seed(0)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _close_figures():
+    """Close the figures a test module drew (pyplot keeps every one open otherwise;
+    module-scoped fixtures may hold a figure across its tests)."""
+    yield
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    if pyplot is not None:
+        pyplot.close("all")
 
 
 @pytest.fixture
