@@ -167,13 +167,10 @@ def timed_search(workload, X, y, cv, seed, net_overrides, **settings):
     return search, time.perf_counter() - begin
 
 
-def row_errors(workload, results, X, y, cv, real_seeds, net_overrides):
-    """``error`` of every row of a ``cv_results_``-shaped table against real CV."""
-    errors = []
-    for params, score in zip(results["params"], results["mean_test_score"]):
-        real, sd = real_cv(workload, params, X, y, cv, real_seeds, net_overrides)
-        errors.append(error(float(score), real, sd))
-    return errors
+def row_errors(results, real_at):
+    """``error`` of every row of a ``cv_results_``-shaped table against ``real_at(params)``."""
+    return [error(float(score), *real_at(params))
+            for params, score in zip(results["params"], results["mean_test_score"])]
 
 
 def measure(workload, seed, real_seeds, net_overrides, settings=None):
@@ -188,11 +185,19 @@ def measure(workload, seed, real_seeds, net_overrides, settings=None):
     search, seconds = timed_search(workload, X, y, cv, seed, net_overrides, **settings)
     _, seconds_unverified = timed_search(workload, X, y, cv, seed, net_overrides,
                                          **{**settings, "verify": 0})
-    real, sd = real_cv(workload, search.best_params_, X, y, cv, real_seeds, net_overrides)
+    known = {}  # best_params_ is a row of both tables: each point's real CV runs once
+
+    def real_at(params):
+        key = tuple(sorted(params.items()))
+        if key not in known:
+            known[key] = real_cv(workload, params, X, y, cv, real_seeds, net_overrides)
+        return known[key]
+
+    real, sd = real_at(search.best_params_)
     best_signed, best_beyond = error(search.best_score_, real, sd)
-    rows = row_errors(workload, search.cv_results_, X, y, cv, real_seeds, net_overrides)
+    rows = row_errors(search.cv_results_, real_at)
     hypernet = search.hypernet_results_  # what verify=0 reports (same hyper-training)
-    hypernet_rows = row_errors(workload, hypernet, X, y, cv, real_seeds, net_overrides)
+    hypernet_rows = row_errors(hypernet, real_at)
     hypernet_best = int(np.argmin(hypernet["rank_test_score"]))
     grid = grid_for(workload.bounds, 4)
     torch.manual_seed(seed)
