@@ -32,6 +32,15 @@ def with_scored_by(results, source):
     return results
 
 
+def with_source(results, source):
+    """``results`` with a ``source`` column saying where each row's point came from
+    (``_candidates.SOURCES``; one label for every row, or a list, one per row)."""
+    n_rows = len(results["params"])
+    labels = [source] * n_rows if isinstance(source, str) else list(source)
+    results["source"] = np.array(labels, dtype=object)
+    return results
+
+
 def score_at(hypernet, estimator, t, X, y, split, scorers, score_params, fit_time,
              error_score, return_train_score):
     """Score the hypernet's weights at unit coordinates ``t`` on one split.

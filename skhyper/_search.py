@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import numbers
 import time
+import warnings
 
 import numpy as np
 import torch
@@ -38,6 +39,8 @@ from tqdm.auto import tqdm
 
 from . import _callbacks
 from ._blocks import Block
+from ._bounds import values_at_bounds
+from ._candidates import SOURCES, distinct_candidates, most_regularized_tie, regularization_strength
 from ._checks import check_dense, check_estimator_kind, check_splits, propagate_interrupts
 from ._distributed import Ranks, fold_seed
 from ._folds import (
@@ -50,17 +53,24 @@ from ._folds import (
 from ._hypernet import HYPERNETS
 from ._landscape import predicted_loss, virtual_grid_search
 from ._refit import with_params
-from ._scoring import SCORED_BY_HYPERNET, SCORED_BY_REAL_FITS, score_at, with_scored_by
+from ._scoring import (
+    SCORED_BY_HYPERNET,
+    SCORED_BY_REAL_FITS,
+    score_at,
+    with_scored_by,
+    with_source,
+)
 from ._skorch_settings import read_settings
 from ._space import format_value, from_unit_array, parse_bounds
 from ._train import HyperTrainer, LoopConfig
+from .exceptions import SkhyperWarning
 
 _FITTED = (
     "cv_results_", "hypernet_results_", "trajectory_", "best_index_", "best_params_",
     "best_score_", "best_estimator_", "refit_time_", "scorer_", "n_splits_",
     "multimetric_", "feature_names_in_", "hypernets_", "search_time_",
     "fold_estimators_", "split_indices_", "batched_folds_", "n_epochs_", "search_space_",
-    "shrinkage_",
+    "shrinkage_", "at_bounds_",
 )
 
 
@@ -323,6 +333,8 @@ n_splits_, refit_time_, multimetric_
         "n_candidates": [Interval(numbers.Integral, 1, None, closed="left")],
         "verify": [Interval(numbers.Integral, 0, None, closed="left")],
         "shrinkage": [Interval(numbers.Real, 0, None, closed="left"), StrOptions({"auto"})],
+        "verify_sources": [list, tuple],
+        "select": [StrOptions({"regularized", "best"})],
     }
 
     def __init__(
@@ -351,6 +363,8 @@ n_splits_, refit_time_, multimetric_
         n_candidates=10,
         verify=1,
         shrinkage="auto",
+        verify_sources=("path", "scan", "shared"),
+        select="regularized",
     ):
         super().__init__(
             estimator=estimator,
@@ -377,6 +391,8 @@ n_splits_, refit_time_, multimetric_
         self.n_candidates = n_candidates
         self.verify = verify
         self.shrinkage = shrinkage
+        self.verify_sources = verify_sources
+        self.select = select
 
     def predicted_loss(self, X, y, points, rows="validation"):
         """The hypernets' predicted validation loss at ``points``, per fold and mean.
@@ -494,16 +510,18 @@ n_splits_, refit_time_, multimetric_
         if callable(self.scoring):
             _insert_error_scores(out, self.error_score)
         candidate_params = [builder.space.values_from_unit(t) for t in candidates]
-        hypernet_results = with_scored_by(
-            self._format_results(candidate_params, len(splits), out), SCORED_BY_HYPERNET)
+        hypernet_results = with_source(with_scored_by(
+            self._format_results(candidate_params, len(splits), out), SCORED_BY_HYPERNET), "path")
         results = hypernet_results
         multimetric = isinstance(out[0]["test_scores"], dict)
         if callable(self.scoring) and multimetric:
             self._check_refit_for_multimetric(out[0]["test_scores"])
             refit_metric = self.refit
         if self.verify:
+            proposals = self._proposals(builder, hypernet_results, candidates, hyper["result"],
+                                        refit_metric)
             results = comm.on_root(lambda: self._verify(
-                hypernet_results, refit_metric, X, y, splits, scorers, routed,
+                proposals, builder.space, X, y, splits, scorers, routed,
                 seed + 1 if fixed else None, device, root))  # on rank 0, then broadcast
         hypernets, fold_estimators = self._gather_folds(hyper)
         fitted = {
@@ -523,7 +541,8 @@ n_splits_, refit_time_, multimetric_
             "scorer_": scorers._scorers if hasattr(scorers, "_scorers") else scorers,
         }
         if self.refit or not multimetric:
-            fitted.update(self._best(results, refit_metric))
+            fitted.update(self._best(results, refit_metric, builder))
+            fitted["at_bounds_"] = self._warn_at_bounds(builder.space, fitted["best_params_"])
         if self.refit:
             fitted.update(comm.on_root(lambda: self._refit(  # on rank 0, then broadcast
                 fitted["best_params_"], X, y, routed, seed + 2 if fixed else None, device, root)))
@@ -550,9 +569,17 @@ n_splits_, refit_time_, multimetric_
         check_splits(splits)
         return splits
 
-    def _best(self, results, refit_metric):
-        """``best_index_``, ``best_params_`` and (unless refit is callable) ``best_score_``."""
-        best_index = self._select_best_index(self.refit, refit_metric, results)
+    def _best(self, results, refit_metric, builder):
+        """``best_index_``, ``best_params_`` and (unless refit is callable) ``best_score_``.
+
+        With real-fit rows and ``select="regularized"``, the most regularized row that
+        real CV cannot tell from the best (``_candidates.most_regularized_tie``); else
+        as GridSearchCV picks (rank 1, or the ``refit`` callable's choice).
+        """
+        if self.select == "regularized" and self.verify and not callable(self.refit):
+            best_index = self._most_regularized_tie(results, refit_metric, builder)
+        else:
+            best_index = self._select_best_index(self.refit, refit_metric, results)
         best = {"best_index_": best_index, "best_params_": results["params"][best_index]}
         if not callable(self.refit):
             best["best_score_"] = results[f"mean_test_{refit_metric}"][best_index]
@@ -716,18 +743,68 @@ n_splits_, refit_time_, multimetric_
             scorers, routed.scorer.score, fit_time, self.error_score, self.return_train_score,
         )
 
-    def _verify(self, results, refit_metric, X, y, splits, scorers, routed, seed, device, root):
-        """Real fits, on every fold, of the ``verify`` best hypernet-scored rows.
-
-        With a ``seed``, each fit is seeded on its own (reproducible whichever
-        worker runs it); else the fits draw from the caller's torch RNG in turn.
-        Each fit is a task of the callbacks under ``verify``, as GridSearchCV's are.
-        """
-        metric = refit_metric if f"rank_test_{refit_metric}" in results else next(
-            key[len("rank_test_"):] for key in results if key.startswith("rank_test_")
+    def _proposals(self, builder, hypernet_results, candidates, result, refit_metric):
+        """The real fits' candidates, ``[(t, source)]``: the ``verify`` best
+        hypernet-scored rows of the path, then the other ``verify_sources``
+        (``_candidates``), each distinct point once."""
+        self._check_sources()
+        metric = refit_metric if f"rank_test_{refit_metric}" in hypernet_results else next(
+            key[len("rank_test_"):] for key in hypernet_results if key.startswith("rank_test_")
         )
-        order = np.argsort(results[f"rank_test_{metric}"], kind="stable")[: self.verify]
-        candidate_params = [results["params"][i] for i in order]
+        order = np.argsort(hypernet_results[f"rank_test_{metric}"], kind="stable")
+        path = [candidates[i] for i in order[: self.verify]]
+        scan = None
+        if result.warmup_scan is not None:
+            scan_losses = result.warmup_scan["val_loss"]
+            scan = result.warmup_scan["t"][int(np.nanargmin(scan_losses))]
+        return distinct_candidates(builder.space, path, scan, self.verify_sources,
+                                   self._upward(builder))
+
+    def _check_sources(self):
+        sources = list(self.verify_sources)
+        unknown = [s for s in sources if s not in SOURCES]
+        if unknown or not sources:
+            raise ValueError(
+                f"The 'verify_sources' parameter of HypernetSearchCV must be a non-empty "
+                f"list of {', '.join(map(repr, SOURCES))}; got {self.verify_sources!r} "
+                f"({'unknown: ' + ', '.join(map(repr, unknown)) if unknown else 'empty'}). "
+                f"E.g. verify_sources=('path', 'scan', 'shared')."
+            )
+
+    @staticmethod
+    def _upward(builder):
+        """Per key, whether its larger values regularize more (its target says)."""
+        return [bool(getattr(target, "larger_regularizes", True))
+                for target in builder._targets(builder.net)]
+
+    def _most_regularized_tie(self, results, refit_metric, builder):
+        metric = refit_metric if f"mean_test_{refit_metric}" in results else "score"
+        n_splits = sum(1 for key in results if key.startswith("split")
+                       and key.endswith(f"_test_{metric}"))
+        scores = np.column_stack([results[f"split{k}_test_{metric}"] for k in range(n_splits)])
+        upward = self._upward(builder)
+        strengths = [regularization_strength(builder.space,
+                                             builder.space.unit_from_values(params), upward)
+                     for params in results["params"]]
+        return most_regularized_tie(scores, strengths)
+
+    def _warn_at_bounds(self, space, best_params):
+        """Warn (``SkhyperWarning``) for each key of ``best_params`` at a bound."""
+        messages = values_at_bounds(space, space.unit_from_values(best_params))
+        for message in messages:
+            warnings.warn(f"best_params_: {message}.", SkhyperWarning, stacklevel=5)
+        return messages
+
+    def _verify(self, proposals, space, X, y, splits, scorers, routed, seed, device, root):
+        """Real fits, on every fold, of the candidates ``proposals`` (``[(t, source)]``).
+
+        With a ``seed``, the fits of fold ``k`` are seeded with ``seed + k`` whatever
+        the candidate (common random numbers: candidates differ by their
+        hyperparameters, not their initialization, and each fit is reproducible
+        whichever worker runs it); else the fits draw from the caller's torch RNG in
+        turn. Each fit is a task of the callbacks under ``verify``, as GridSearchCV's are.
+        """
+        candidate_params = [space.values_from_unit(t) for t, _ in proposals]
         parallel = Parallel(n_jobs=self.n_jobs, pre_dispatch=self.pre_dispatch)
         n_fits = len(candidate_params) * len(splits)
         with (
@@ -740,19 +817,20 @@ n_splits_, refit_time_, multimetric_
         _warn_or_raise_about_fit_failures(out, self.error_score)
         if callable(self.scoring):
             _insert_error_scores(out, self.error_score)
-        return with_scored_by(self._format_results(candidate_params, len(splits), out),
-                              SCORED_BY_REAL_FITS)
+        results = with_scored_by(self._format_results(candidate_params, len(splits), out),
+                                 SCORED_BY_REAL_FITS)
+        return with_source(results, [source for _, source in proposals])
 
     def _verify_fits(self, parallel, candidate_params, splits, X, y, scorers, routed, seed,
                      device, context):
-        tasks = [(params, split) for params in candidate_params for split in splits]
+        tasks = [(params, split) for params in candidate_params for split in enumerate(splits)]
         # made ahead of the parallel loop, as BaseSearchCV makes them (a context made
         # in a worker would not reach this process's tree)
         leaves = [context.subcontext(task_name="candidate-split-evaluation", task_id=i)
                   for i in range(len(tasks))]
         return parallel(
             delayed(_seeded_fit_and_score)(
-                None if seed is None else seed + i, device, with_params(self.estimator, params),
+                None if seed is None else seed + k, device, with_params(self.estimator, params),
                 X, y, train=train, test=test, parameters=None,
                 scorer=scorers, fit_params=routed.estimator.fit,
                 score_params=routed.scorer.score, return_train_score=self.return_train_score,
@@ -760,7 +838,7 @@ n_splits_, refit_time_, multimetric_
                 error_score=self.error_score, verbose=self.verbose,
                 caller=self, callback_ctx=leaves[i],
             )
-            for i, (params, (train, test)) in enumerate(tasks)
+            for i, (params, (k, (train, test))) in enumerate(tasks)
         )
 
     def _refit(self, best_params, X, y, routed, seed, device, root):
@@ -806,8 +884,22 @@ n_splits_, refit_time_, multimetric_
             rows += (f" (fewer than n_candidates={self.n_candidates}: the path has fewer "
                      "distinct epoch-end points)")
         if self.verify:
-            rows += f", {len(self.cv_results_['params'])} of them re-scored by real fits"
-            source = "from real fits"
+            sources = self.cv_results_["source"]
+            rows += (f"; {_counted(len(sources), 'candidate')} fitted for real "
+                     f"({', '.join(sources)})")
+            source = f"from real fits, the {self.cv_results_['source'][self.best_index_]} row"
+            if self.best_index_ != int(np.argmin(self.cv_results_[self._rank_key()])):
+                source += (", the most regularized within one standard error of the best "
+                           "(select='regularized')")
         else:
             source = "from the hypernets' weights; verify=1 re-scores it with real fits"
         print(f"HypernetSearchCV: {rows}; best {found} (score {score:.4f} {source})")
+        for message in getattr(self, "at_bounds_", []):
+            print(f"HypernetSearchCV: at a bound: {message}")
+
+    def _rank_key(self):
+        """The ``rank_test_*`` column of the metric that chose ``best_index_``."""
+        metric = self.refit if isinstance(self.refit, str) else "score"
+        key = f"rank_test_{metric}"
+        return key if key in self.cv_results_ else next(
+            k for k in self.cv_results_ if k.startswith("rank_test_"))

@@ -51,6 +51,12 @@ class HyperTarget:
     >>> unregister_target("module__noise")
     """
 
+    #: Whether larger values regularize more (weight decay, dropout, label
+    #: smoothing, input noise). Among candidates that real CV cannot tell apart,
+    #: ``select="regularized"`` prefers larger values of such keys; set it to
+    #: False in a target for which that is not so, and the rule ignores the key.
+    larger_regularizes = True
+
     def __init__(self, key):
         self.key = key
 
