@@ -20,6 +20,8 @@ row that real CV cannot tell from the best (:func:`most_regularized_tie`).
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from ._blocks import Block
@@ -74,8 +76,9 @@ def distinct_candidates(space, path_points, scan_point, sources, upward):
     upward : list of bool
         Per key, whether larger values regularize more.
 
-    A candidate within :data:`DISTINCT` of an earlier one joins its row: the row's
-    label then names both sources (``"path+shared"``).
+    The path's rows stay apart (each is a row of ``hypernet_results_``); another
+    candidate within :data:`DISTINCT` of an earlier one joins its row, whose label
+    then names both sources (``"path+shared"``).
     """
     proposed = []
     if "path" in sources or not path_points:
@@ -92,6 +95,9 @@ def distinct_candidates(space, path_points, scan_point, sources, upward):
     rows = []
     for t, label in proposed:
         t = np.asarray(t, dtype=float).reshape(-1)
+        if label == "path":  # the path's rows are distinct rows of hypernet_results_
+            rows.append((t, [label]))
+            continue
         for i, (kept, labels) in enumerate(rows):
             if np.max(np.abs(kept - t)) < DISTINCT:
                 if label not in labels:
@@ -125,7 +131,9 @@ def most_regularized_tie(split_scores, strengths):
     1
     """
     scores = np.asarray(split_scores, dtype=float)
-    means = np.nanmean(scores, axis=1) if scores.size else scores
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a row of failed fits: NaN
+        means = np.nanmean(scores, axis=1)
     finite = np.isfinite(means)
     if not finite.any():
         return 0

@@ -37,27 +37,30 @@ BEST = ("best_index_", "best_params_", "best_score_")
 def make_search(cls, estimator=None, key=KEY, **kwargs):
     """The same search as GridSearchCV (a grid) or HypernetSearchCV (a range).
 
-    HypernetSearchCV verifies its 2 best rows with real fits, so that both tables
-    hold two rows of real fits (the grid has two points)."""
+    HypernetSearchCV verifies its 2 best rows with real fits (and the other candidates
+    of ``verify_sources``), so that both tables hold at least two rows of real fits
+    (the grid has two points), and picks the best of them as GridSearchCV does
+    (``select="best"``; the default's tie rule is tested in test_candidates.py)."""
     estimator = make_classifier(max_epochs=4) if estimator is None else estimator
     kwargs.setdefault("cv", N_SPLITS)
     if cls is GridSearchCV:
         return GridSearchCV(estimator, {key: [LOW, HIGH]}, **kwargs)
     kwargs.setdefault("random_state", 0)
     kwargs.setdefault("verify", 2)
+    kwargs.setdefault("select", "best")
     return HypernetSearchCV(estimator, {key: (LOW, HIGH, "log")}, **kwargs)
 
 
 def expected_keys(metrics=("score",), n_splits=N_SPLITS, train=False, key=KEY,
                   cls=GridSearchCV):
     """GridSearchCV's cv_results_ key scheme for one searched parameter; for
-    HypernetSearchCV, plus the ``scored_by`` column."""
+    HypernetSearchCV, plus the ``scored_by`` and ``source`` columns."""
     keys = {
         "mean_fit_time", "std_fit_time", "mean_score_time", "std_score_time",
         f"param_{key}", "params",
     }
     if cls is HypernetSearchCV:
-        keys.add("scored_by")
+        keys |= {"scored_by", "source"}
     sets = ("test", "train") if train else ("test",)
     for metric in metrics:
         for s in sets:
@@ -356,23 +359,28 @@ def test_verify_keeps_the_key_scheme(train):
     search = make_search(HypernetSearchCV, verify=2, return_train_score=train).fit(X, y)
     assert set(search.cv_results_) == expected_keys(train=train, cls=HypernetSearchCV)
     assert set(search.hypernet_results_) == expected_keys(train=train, cls=HypernetSearchCV)
-    assert list(search.cv_results_["scored_by"]) == ["real fits"] * 2
+    n_rows = len(search.cv_results_["params"])
+    assert list(search.cv_results_["scored_by"]) == ["real fits"] * n_rows
     assert set(search.hypernet_results_["scored_by"]) == {"hypernet"}
-    assert len(search.cv_results_["params"]) == 2
-    assert search.best_params_ in search.hypernet_results_["params"]
+    # the 2 best path rows, then the scan's pick unless it is one of them
+    assert [s.split("+")[0] for s in search.cv_results_["source"][:2]] == ["path"] * 2
+    assert n_rows in (2, 3)
+    assert search.best_params_ in search.cv_results_["params"]
     assert type(search.best_params_[KEY]) is float
 
 
 def test_default_best_score_is_real_cv_at_best_params():
-    """By default (verify=1) cv_results_ is one row of real fits: best_score_ is the
-    mean of skorch fits of the net at best_params_ on each fold, scored as
+    """By default (verify=1) cv_results_ holds real fits of the candidates: best_score_
+    is the mean of skorch fits of the net at best_params_ on each fold, scored as
     cross_val_score scores them. The oracle refits them here, each with the seed the
     search gives its verify fits (the search's seed + 1, + the fold's index)."""
     X, y = classification_data()
     search = HypernetSearchCV(make_classifier(max_epochs=4), {KEY: (LOW, HIGH, "log")}, cv=3,
                               scoring="neg_log_loss", random_state=0).fit(X, y)
-    assert list(search.cv_results_["scored_by"]) == ["real fits"]
-    assert search.best_params_ in search.hypernet_results_["params"]
+    results = search.cv_results_
+    assert set(results["scored_by"]) == {"real fits"}
+    assert results["source"][0].startswith("path")
+    assert results["params"][0] in search.hypernet_results_["params"]
     seed = search._seed() + 1
     scores = []
     for k, (train, test) in enumerate(search.split_indices_):
@@ -381,8 +389,8 @@ def test_default_best_score_is_real_cv_at_best_params():
             net = clone(make_classifier(max_epochs=4)).set_params(**search.best_params_)
             net.fit(X[train], y[train])
         scores.append(-log_loss(y[test], net.predict_proba(X[test]), labels=[0, 1, 2]))
-        assert search.cv_results_[f"split{k}_test_score"][0] == pytest.approx(scores[-1],
-                                                                               rel=1e-5)
+        assert results[f"split{k}_test_score"][search.best_index_] == pytest.approx(
+            scores[-1], rel=1e-5)
     assert search.best_score_ == pytest.approx(np.mean(scores), rel=1e-5)
 
 
