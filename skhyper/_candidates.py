@@ -115,7 +115,9 @@ def most_regularized_tie(split_scores, strengths):
     differences is within one standard error of it (paired over the folds: every
     candidate is fitted on the same folds from the same seeds, so the folds'
     own difficulty cancels out). Among the best row and its ties, the one with
-    the largest regularization strength wins; equal strengths keep the best.
+    the largest regularization strength wins; a row must be stronger by at least
+    :data:`DISTINCT` to count as stronger (a block at its shared value is as strong
+    as the block), so equal strengths keep the best.
 
     Parameters
     ----------
@@ -140,8 +142,8 @@ def most_regularized_tie(split_scores, strengths):
     best = int(np.nanargmax(np.where(finite, means, -np.inf)))
     chosen = best
     for i in range(len(scores)):
-        if i == best or not finite[i] or strengths[i] <= strengths[chosen]:
-            continue
+        if i == best or not finite[i] or strengths[i] < strengths[chosen] + DISTINCT:
+            continue  # not more regularized (a shared block value is as strong as the block)
         gap = scores[best] - scores[i]
         gap = gap[np.isfinite(gap)]
         if gap.size == 0:

@@ -51,6 +51,8 @@ def test_a_less_regularized_tie_never_displaces_the_best():
     scores = np.array([[0.90, 0.80, 0.85], [0.91, 0.77, 0.84]])
     assert most_regularized_tie(scores, [0.5, 0.1]) == 0
     assert most_regularized_tie(scores, [0.5, 0.5]) == 0
+    # a shared block value is as strong as the block, up to rounding: not stronger
+    assert most_regularized_tie(scores, [0.5, 0.5 + 1e-9]) == 0
 
 
 def test_failed_fits_never_win():
