@@ -118,6 +118,15 @@ def geometric_mean(values):
     return float(np.exp(np.mean(np.log(flat))))
 
 
+def candidate_rows(search):
+    """Each real-fit row: where it came from, its decays' geometric mean, its CV loss."""
+    results = search.cv_results_
+    return [{"source": str(source), "decay": geometric_mean(params[KEY]),
+             "cv_loss": float(-score)}
+            for source, params, score in zip(results["source"], results["params"],
+                                             results["mean_test_score"])]
+
+
 def run_split(workload, split_seed, seeds, refit_seeds, variants, grid):
     make_net, block = WORKLOADS[workload]
     data = digits_split(split_seed)
@@ -157,7 +166,8 @@ def run_split(workload, split_seed, seeds, refit_seeds, variants, grid):
                    "cv_loss": -search.best_score_, "cost": cost,
                    "at_bound": share_at_bound(values), "decay": geometric_mean(values),
                    "source": str(search.cv_results_["source"][search.best_index_]),
-                   "n_candidates": len(search.cv_results_["params"])}
+                   "n_candidates": len(search.cv_results_["params"]),
+                   "candidates": candidate_rows(search)}
             records.append(row)
             print(f"  seed {seed} {name:>10}: test {row['test']:.4f} (sd {row['refit_sd']:.4f}) "
                   f"cv {row['cv_loss']:.4f} decay {row['decay']:.2g} at bound "

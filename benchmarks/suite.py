@@ -20,6 +20,8 @@ same way before each method:
   skipped with a message if optuna is not installed.
 * ``hypernet``: ``HypernetSearchCV(random_state=seed)``; its budget is set by
   the net's epochs, not by k.
+* ``hypernet_path``: the same with ``verify_sources=("path",), select="best"``:
+  real fits of the path's best row only, as the search chose before issue 20.
 
 All searchers score with ``neg_log_loss`` (classification) or
 ``neg_mean_squared_error`` (regression) and refit. Reported per method: wall
@@ -92,7 +94,9 @@ from workloads import LARGE, WORKLOADS, grid_for, variant, with_rows  # noqa: E4
 from skhyper import HypernetSearchCV  # noqa: E402
 
 CV = 3
-METHODS = ("grid", "random", "optuna", "hypernet")
+METHODS = ("grid", "random", "optuna", "hypernet", "hypernet_path")
+#: HypernetSearchCV as it chose before issue 20: real fits of the path's best row only
+PATH_ONLY = {"verify_sources": ("path",), "select": "best"}
 TASKS = {  # scoring, loss name, score name
     "classification": ("neg_log_loss", "log-loss", "accuracy"),
     "regression": ("neg_mean_squared_error", "MSE", "R^2"),
@@ -114,6 +118,7 @@ def label(method, points):
         "random": f"RandomizedSearchCV {n}",
         "optuna": f"OptunaSearchCV {n}",
         "hypernet": "HypernetSearchCV",
+        "hypernet_path": "HypernetSearchCV, path only (before issue 20)",
     }[method]
 
 
@@ -168,9 +173,9 @@ def make_search(method, workload, cv, points, seed):
                                   n_iter=n_candidates(workload, points))
     if method == "optuna":
         return make_optuna(net, workload, cv, scoring, points, seed)
-    if method == "hypernet":
+    if method in ("hypernet", "hypernet_path"):
         return HypernetSearchCV(net, workload.bounds, cv=cv, scoring=scoring, refit=True,
-                                random_state=seed)
+                                random_state=seed, **(PATH_ONLY if method != "hypernet" else {}))
     raise ValueError(method)
 
 
@@ -217,7 +222,7 @@ def search_row(method, search, seconds):
     row["best_params"] = {k: float(v) for k, v in search.best_params_.items()}
     row["best_cv_loss"] = float(-search.best_score_)
     row["refit_seconds"] = getattr(search, "refit_time_", None)
-    if method == "hypernet":
+    if method.startswith("hypernet"):
         row["hyper_training_seconds"] = search.search_time_
     return row
 

@@ -232,16 +232,37 @@ return_train_score
         repeats (the hyperparameters did not move between picked epochs) is
         one row.
     verify : int, default=1
-        The ``verify`` best hypernet-scored rows are refitted for real on every
-        fold (the net's own ``fit``, as ``GridSearchCV`` runs it), and
-        ``cv_results_`` (hence ``best_score_``) holds those real fits, comparable
-        with a ``GridSearchCV``'s; all the hypernet-scored rows stay in
-        ``hypernet_results_``. Each verified row costs ``cv`` fits on the
-        training folds (about 2 plain fits at ``cv=3``). ``verify=0`` skips them:
+        Real fits decide. The ``verify`` best hypernet-scored rows of the search
+        path, and the other candidates of ``verify_sources``, are fitted for real
+        on every fold (the net's own ``fit``, as ``GridSearchCV`` runs it, fold
+        ``k`` from the same seed for every candidate), and ``cv_results_`` (hence
+        ``best_score_``) holds those real fits, comparable with a
+        ``GridSearchCV``'s; all the hypernet-scored rows stay in
+        ``hypernet_results_``. Each candidate costs ``cv`` fits on the training
+        folds (about 2 plain fits at ``cv=3``). ``verify=0`` skips them:
         ``cv_results_`` is then ``hypernet_results_``, scores of hypernet weights
         that can be off real fits in either direction (the best row by up to 13%
         on the workloads of ``benchmarks/trust.py``; the user guide, "What
         ``best_score_`` means"); its ``scored_by`` column says so.
+    verify_sources : tuple of str, default=("path", "scan", "shared")
+        Where the real fits' candidates come from, besides the path's ``verify``
+        best rows (``"path"``): ``"scan"``, the best point of the coarse scan of
+        the box after the warm-up (every block at one shared value: the scalar
+        search's answer); ``"shared"``, the best path row with each block at its
+        shared value (with vector keys only); ``"stronger"``, the best path row
+        moved a fifth of each range toward stronger regularization. A candidate
+        within 1% of the box of an earlier one is the same row. So the search
+        never reports a point that real fits score below its own scalar candidate
+        (under ``select="best"``; see the user guide, "Candidates and ties").
+    select : {"regularized", "best"}, default="regularized"
+        How ``best_index_`` is chosen among the real-fit rows. ``"best"``: the
+        best mean score, as ``GridSearchCV`` picks. ``"regularized"``: the most
+        regularized row that real CV cannot tell from the best (its mean score
+        within one standard error of the paired per-fold differences; larger
+        values of every key count as stronger regularization, see
+        :attr:`HyperTarget.larger_regularizes`). ``rank_test_*`` stay by score,
+        so ``best_index_`` may be a tied row ranked below 1. Ignored with
+        ``verify=0`` or a callable ``refit``.
     shrinkage : float >= 0 or "auto", default="auto"
         Strength of a hyperprior on vector keys (:class:`~skhyper.PerLayer`,
         :class:`~skhyper.PerUnit`, :class:`~skhyper.PerWeight`): the hyper steps
@@ -256,14 +277,23 @@ return_train_score
     Attributes
     ----------
     cv_results_ : dict of numpy (masked) ndarrays
-        ``GridSearchCV``'s key scheme, plus ``scored_by``. By default (``verify=1``)
-        one row, the best point of the search, scored by real fits on every
-        fold (``scored_by`` is ``"real fits"``). With ``verify=0``, the rows of
-        ``hypernet_results_``.
+        ``GridSearchCV``'s key scheme, plus ``scored_by`` and ``source``. By
+        default (``verify=1``) one row per distinct candidate (the best point of
+        the search path, the scan's pick, each block's shared value), scored by
+        real fits on every fold (``scored_by`` is ``"real fits"``); ``source``
+        says where each row's point came from (``"path"``, ``"scan"``,
+        ``"shared"``, ``"stronger"``, joined by ``+`` when they coincide). With
+        ``verify=0``, the rows of ``hypernet_results_``.
+    at_bounds_ : list of str
+        For each key of ``best_params_`` whose value (or at least a tenth of a
+        block's values) lies within 5% of a bound of its range, a message naming
+        the key, the bound and the bounds that widen it; each is also issued as a
+        :class:`~skhyper.SkhyperWarning` and, with ``verbose=1``, printed in the
+        summary. Empty when nothing lies at a bound.
     hypernet_results_ : dict
         The points the search visited, each scored on every fold by the scorers
         applied to the net with the final hypernet's weights at that point
-        (``scored_by`` is ``"hypernet"``).
+        (``scored_by`` is ``"hypernet"``, ``source`` is ``"path"``).
     trajectory_ : dict of ndarrays
         Every hyperparameter step: ``epoch``, ``step``, ``phase``
         ("start", "scan", "local"), ``val_loss`` (the mean fold validation

@@ -51,6 +51,8 @@ SUBSET = [
     "test_vector_bounds.py",
     "test_ridge_per_feature.py",
     "test_skorch_settings.py",
+    "test_candidates.py",
+    "test_bounds.py",
 ]
 
 
@@ -71,6 +73,7 @@ class Break:
 
 S = "test_search_strength.py::"
 V = "test_vector_bounds.py::"
+C = "test_candidates.py::"
 BREAKS = [
     Break(
         "no-hyper-step", "the hyper step is a no-op (lambda_hat moves only by the scan)",
@@ -197,6 +200,33 @@ BREAKS = [
               "        return weight * torch.expm1(-torch.nn.functional.softplus(diagonal) * e)",
               "        return 0 * weight  # MUTANT: no per-element response")],
         [V + "test_each_block_coordinate_moves_its_own_weights_in_the_hypernet"],
+    ),
+    # issue 20: real fits choose among distinct candidates; values at a bound say so
+    Break(
+        "no-scan-candidate", "the real fits never see the scan's pick",
+        [Edit("_candidates.py", '    if "scan" in sources and scan_point is not None:\n',
+              '    if False:  # MUTANT: no scan candidate\n')],
+        [C + "test_on_a_flat_objective_the_search_does_not_report_the_weak_end_of_its"
+         "_candidates[0]"],
+    ),
+    Break(
+        "ties-to-the-weaker", "a tie goes to the less regularized row",
+        [Edit("_candidates.py",
+              "strengths[i] < strengths[chosen] + DISTINCT:",
+              "strengths[i] > strengths[chosen] - DISTINCT:  # MUTANT")],
+        [C + "test_a_tie_within_one_paired_standard_error_goes_to_the_more_regularized_row"],
+    ),
+    Break(
+        "seeds-per-candidate", "each candidate's fits draw other seeds (no common random numbers)",
+        [Edit("_search.py", "None if seed is None else seed + k, device,",
+              "None if seed is None else seed + i, device,  # MUTANT")],
+        [C + "test_every_candidate_row_is_real_fits_from_common_seeds"],
+    ),
+    Break(
+        "no-bound-warning", "a value at a bound goes unsaid",
+        [Edit("_bounds.py", "AT_BOUND = 0.05\n", "AT_BOUND = -1.0  # MUTANT\n")],
+        ["test_bounds.py::test_a_search_ending_at_a_bound_warns_with_the_pipeline_key_and"
+         "_prints_it"],
     ),
     Break(
         "refit-drops-vector-decay", "with_params leaves a vector decay out of the refit",
