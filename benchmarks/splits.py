@@ -243,6 +243,7 @@ def main(argv=None):
     grid = GRID
     if args.quick:
         args.split_seeds, args.seeds, grid = [0], [0], GRID[::2]
+    meta = metadata("splits.py", argv)  # the code that runs, before anything can change
     texts, data = [], {}
     for workload in args.workloads:
         records = []
@@ -253,7 +254,7 @@ def main(argv=None):
         data[workload] = records
         print(texts[-1], flush=True)
     if args.save:
-        save(args.tag, metadata("splits.py", argv), "\n\n".join(texts), data)
+        save(args.tag, meta, "\n\n".join(texts), data)
 
 
 if __name__ == "__main__":
