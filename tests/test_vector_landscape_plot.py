@@ -114,12 +114,13 @@ def test_a_structure_with_equal_values_is_the_shared_value(per_unit, per_layer):
 
 
 def test_best_params_reproduce_the_rows_of_the_search(per_unit):
-    """A point given as best_params_' structure is the search's own best row: the
-    NLL criterion and sklearn's log_loss scorer at the same weights."""
+    """A point given as best_params_' structure (here the best hypernet-scored row's,
+    which real fits may not choose) is the search's own row: the NLL criterion and
+    sklearn's log_loss scorer at the same weights."""
     search, X, y = per_unit
     rows = search.hypernet_results_
-    best = int(np.argmin(rows["rank_test_score"]))  # the row verify re-scored
-    table = search.predicted_loss(X, y, [search.best_params_])
+    best = int(np.argmin(rows["rank_test_score"]))  # the path's candidate for verify
+    table = search.predicted_loss(X, y, [rows["params"][best]])
     for k in range(3):
         assert table[f"split{k}_loss"][0] == pytest.approx(
             -rows[f"split{k}_test_score"][best], rel=1e-3)
