@@ -28,7 +28,7 @@ DEFAULT_TIMEOUT = 1800.0
 
 def fold_seed(seed, fold, purpose):
     """A seed for one fold's generator, the same whichever rank builds the fold."""
-    tags = {"init": 0, "rows": 1, "val": 2, "scan": 3}
+    tags = {"init": 0, "rows": 1, "val": 2, "scan": 3, "held-out": 4}
     return int(np.random.SeedSequence([int(seed), int(fold), tags[purpose]]).generate_state(1)[0])
 
 

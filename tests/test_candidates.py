@@ -78,7 +78,8 @@ def test_the_stronger_point_moves_regularizing_keys_up_and_stays_inside():
     space = block_space()
     t = np.array([0.1, 0.2, 0.95, 0.3])
     np.testing.assert_allclose(stronger_point(space, t, [True, False]), [0.3, 0.4, 0.99, 0.3])
-    assert regularization_strength(space, t, [True, True]) == pytest.approx((0.1 + 0.2 + 0.95) / 3 + 0.3)
+    expected = (0.1 + 0.2 + 0.95) / 3 + 0.3
+    assert regularization_strength(space, t, [True, True]) == pytest.approx(expected)
     assert regularization_strength(space, t, [False, True]) == pytest.approx(0.3)
 
 
@@ -100,7 +101,8 @@ def searched():
     net = make_classifier(max_epochs=10)  # long enough for the path to leave the scan's pick
     bounds = {KEY: PerUnit((1e-4, 1e-1, "log"), params="out.weight")}
     search = HypernetSearchCV(net, bounds, cv=3, scoring="neg_log_loss", random_state=0,
-                              hyper_lr=0.2, verify_sources=("path", "scan", "shared", "stronger"))
+                              hyper_lr=0.2, verify_rows="held_out",
+                              verify_sources=("path", "scan", "shared", "stronger"))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SkhyperWarning)  # values at a bound: not tested here
         search.fit(X, y)
@@ -113,11 +115,15 @@ def test_every_candidate_row_is_real_fits_from_common_seeds(searched):
     cross_val_score scores them."""
     search, net, X, y = searched
     results = search.cv_results_
-    assert set(results["source"]) == {"path", "scan", "shared", "stronger"}
+    assert set("+".join(results["source"]).split("+")) == {"path", "scan", "shared",
+                                                            "stronger"}
+    assert len(results["params"]) >= 3
     assert set(results["scored_by"]) == {"real fits"}
     seed = search._seed() + 1
+    # verify_rows="held_out": the real fits score the other half of the validation rows
+    assert search.verify_splits_ is not search.split_indices_
     for i, params in enumerate(results["params"]):
-        for k, (train, test) in enumerate(search.split_indices_):
+        for k, (train, test) in enumerate(search.verify_splits_):
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(seed + k)
                 fitted = clone(with_params(net, params)).fit(X[train], y[train])
