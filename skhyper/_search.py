@@ -134,6 +134,14 @@ def _counted(n, noun):
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
+def _sources_counted(sources):
+    """Candidate rows by source, in order of first appearance: "2 path rows, 1 scan row"."""
+    counts = dict.fromkeys(sources, 0)
+    for source in sources:
+        counts[source] += 1
+    return ", ".join(_counted(n, f"{source} row") for source, n in counts.items())
+
+
 def _refit_parallel(n_jobs):
     """The ``Parallel`` that runs the refit: the active backend unless it is local."""
     backend, _ = get_active_backend()
@@ -966,7 +974,7 @@ n_splits_, refit_time_, multimetric_
         if self.verify:
             sources = self.cv_results_["source"]
             rows += (f"; {_counted(len(sources), 'candidate')} fitted for real "
-                     f"({', '.join(sources)})")
+                     f"({_sources_counted(sources)})")
             source = f"from real fits, the {self.cv_results_['source'][self.best_index_]} row"
             if self.best_index_ != int(np.argmin(self.cv_results_[self._rank_key()])):
                 source += (", the most regularized within one standard error of the best "

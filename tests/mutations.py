@@ -229,6 +229,12 @@ BREAKS = [
          "_prints_it"],
     ),
     Break(
+        "verify-on-tuned-rows", "verify_rows='held_out' scores the real fits on the tuned half",
+        [Edit("_search.py", "proposals, builder.space, X, y, held_out, scorers",
+              "proposals, builder.space, X, y, tuning, scorers")],
+        [C + "test_every_candidate_row_is_real_fits_from_common_seeds"],
+    ),
+    Break(
         "refit-drops-vector-decay", "with_params leaves a vector decay out of the refit",
         [Edit("_refit.py", "        estimator.set_params(**extra)\n",
               "        pass  # MUTANT: the refit ignores the vector decay\n")],

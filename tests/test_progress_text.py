@@ -48,7 +48,8 @@ ONE_SPLIT = [(np.arange(0, 100), np.arange(100, 150))]
      ["1 fold for 1 epoch (no warm-up) over 1 hyperparameter", "1 point scored on 1 fold"]),
     (dict(cv=2, n_candidates=2, max_epochs=4, warmup_fraction=0.0, verify=2),
      ["2 folds for 4 epochs (no warm-up) over 2 hyperparameters",
-      "2 points scored on 2 folds", "2 of them re-scored by real fits", "from real fits)"]),
+      "2 points scored on 2 folds", "2 candidates fitted for real (2 path rows)",
+      "from real fits, the path row"]),
 ], ids=["singular", "plural"])
 def test_summary_counts_read_as_english(classification_data, capsys, settings, counts):
     X, y = classification_data
