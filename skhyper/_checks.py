@@ -7,12 +7,15 @@ before hyper-training, so a bad input costs no training time.
 from __future__ import annotations
 
 import contextlib
+import inspect
+import numbers
 import signal
 import threading
 
+import numpy as np
 import scipy.sparse
 import torch
-from skorch import NeuralNetClassifier
+from skorch import NeuralNetClassifier, NeuralNetRegressor
 
 from ._train import run_module, take
 
@@ -39,6 +42,108 @@ def check_dense(X):
         )
 
 
+def check_list_rows(X):
+    """A list of rows is refused: skorch reads a list as several inputs, one per item."""
+    if not isinstance(X, (list, tuple)) or not len(X):
+        return
+    first = X[0]
+    row = isinstance(first, numbers.Number) or (
+        isinstance(first, (list, tuple)) and all(isinstance(v, numbers.Number) for v in first))
+    if row:
+        raise TypeError(
+            f"X is a {type(X).__name__} of {len(X)} rows; skorch reads a list as several "
+            "inputs (one per item, each passed to forward), not as rows. Pass an array: "
+            "np.asarray(X, dtype=np.float32)."
+        )
+
+
+_LABEL_ENCODER_FIX = (
+    "Encode them first: encoder = sklearn.preprocessing.LabelEncoder(); fit the search "
+    "on encoder.fit_transform(y) and read its predictions with "
+    "encoder.inverse_transform(search.predict(X))."
+)
+
+
+def _trains_on_class_indices(net):
+    """A NeuralNetClassifier whose criterion takes class indices (NLLLoss, CrossEntropyLoss)."""
+    criterion = net.criterion if isinstance(net.criterion, type) else type(net.criterion)
+    return isinstance(net, NeuralNetClassifier) and issubclass(
+        criterion, (torch.nn.NLLLoss, torch.nn.CrossEntropyLoss))
+
+
+def check_class_labels(net, y):
+    """Labels a NeuralNetClassifier cannot train on, refused before training.
+
+    skorch's classifier trains on integer class indices and ``predict`` returns
+    indices; string, float or negative labels fail inside torch (or train on the
+    wrong classes), so the error names the labels and the fix.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skorch import NeuralNetClassifier
+    >>> from torch import nn
+    >>> net = NeuralNetClassifier(nn.Linear, module__in_features=2, module__out_features=2)
+    >>> check_class_labels(net, np.array([0, 1, 1]))
+    >>> check_class_labels(net, np.array(["cat", "dog"]))
+    Traceback (most recent call last):
+    ...
+    TypeError: y: NeuralNetClassifier trains on integer class indices 0..n_classes-1 ...
+    """
+    if not _trains_on_class_indices(net):
+        return
+    labels = y.detach().cpu().numpy() if isinstance(y, torch.Tensor) else np.asarray(y)
+    if labels.ndim != 1 or not labels.size:
+        return
+    kind = labels.dtype.kind
+    shown = ", ".join(repr(v.item() if hasattr(v, "item") else v)
+                      for v in np.unique(labels)[:4])
+    if kind in "iu" and labels.min() >= 0:
+        return
+    if kind in "fb" and np.all(np.isfinite(labels)) and np.all(labels == np.round(labels)) \
+            and labels.min() >= 0:
+        what, fix = f"{labels.dtype} labels", "Pass y.astype(np.int64)."
+    elif kind == "f":
+        what = "non-integer values"
+        fix = ("For a continuous target use NeuralNetRegressor; for classes, encode "
+               "them: " + _LABEL_ENCODER_FIX[len("Encode them first: "):])
+    elif kind in "iu":
+        what, fix = "negative labels", _LABEL_ENCODER_FIX
+    elif kind in "US":
+        what, fix = "string labels", _LABEL_ENCODER_FIX
+    else:
+        what, fix = f"labels of type {type(labels.flat[0]).__name__}", _LABEL_ENCODER_FIX
+    raise TypeError(
+        f"y: NeuralNetClassifier trains on integer class indices 0..n_classes-1 (and "
+        f"predict returns them), but y holds {what} ({shown}). {fix}"
+    )
+
+
+def check_columns_reach_forward(module, X, forward_kwargs):
+    """A DataFrame reaches ``forward`` one keyword per column (as in skorch): refuse
+    one whose columns ``forward`` does not take, naming them and the fix."""
+    if not (hasattr(X, "columns") and hasattr(X, "to_numpy")):
+        return
+    try:
+        params = inspect.signature(module.forward).parameters
+    except (TypeError, ValueError):
+        return
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return
+    columns = [str(c) for c in X.columns]
+    unknown = [c for c in columns if c not in params and c not in forward_kwargs]
+    if unknown:
+        takes = ", ".join(params)
+        shown = ", ".join(repr(c) for c in unknown[:5]) + (", ..." if len(unknown) > 5 else "")
+        raise TypeError(
+            f"X is a pandas DataFrame: skorch passes each of its columns to "
+            f"{type(module).__name__}.forward as a keyword argument, but forward({takes}) "
+            f"does not take {shown}. Pass X.to_numpy(dtype=np.float32) instead (in a "
+            "Pipeline, a step that outputs an array), or write forward to take the "
+            "columns by name."
+        )
+
+
 def check_splits(splits):
     """Every CV split needs training and validation rows."""
     for k, (train, test) in enumerate(splits):
@@ -57,13 +162,15 @@ def _float_dtypes(X):
     return {t.dtype for t in tensors if isinstance(t, torch.Tensor) and t.is_floating_point()}
 
 
-def probe_module(net, X_train, forward_kwargs, n_rows=16):
+def probe_module(net, X_train, forward_kwargs, y_train=None, n_rows=16):
     """One eval-mode forward of ``net``'s module on a few training rows.
 
     Turns a dtype mismatch between X and the module into a clear error, and,
     for a NeuralNetClassifier with NLLLoss (whose ``get_loss`` takes the log of
-    the output), refuses outputs that are not probabilities. No RNG is drawn
-    and no weight or buffer changes.
+    the output), refuses outputs that are not probabilities. With ``y_train``,
+    refuses targets the output cannot be compared with: a 1-D ``y`` against a
+    regressor's ``(n, 1)`` output, class labels past the output's width. No RNG
+    is drawn and no weight or buffer changes.
     """
     module = net.module_
     rows = take(X_train, slice(0, n_rows))
@@ -87,7 +194,41 @@ def probe_module(net, X_train, forward_kwargs, n_rows=16):
         raise
     finally:
         module.train(was_training)
-    _check_probabilities(net, out[0] if isinstance(out, tuple) else out)
+    y_pred = out[0] if isinstance(out, tuple) else out
+    _check_probabilities(net, y_pred)
+    if isinstance(y_train, torch.Tensor) and isinstance(y_pred, torch.Tensor):
+        _check_target_shape(net, y_train, y_pred)
+        _check_label_range(net, y_train, y_pred)
+
+
+def _check_target_shape(net, y_train, y_pred):
+    """A 1-D ``y`` against an ``(n, 1)`` output broadcasts to an ``(n, n)`` loss."""
+    if isinstance(net, NeuralNetRegressor) and y_train.dim() == 1 and (
+            y_pred.dim() == 2 and y_pred.shape[1] == 1):
+        raise ValueError(
+            f"y is 1-D but {type(net.module_).__name__} returns one column per row "
+            f"(shape (n, 1)): {type(net.criterion_).__name__} would broadcast the two to "
+            "an (n, n) matrix and train on the wrong loss (torch only warns). Pass "
+            "y.reshape(-1, 1), as skorch's NeuralNetRegressor expects, or return "
+            "output.squeeze(-1) from forward."
+        )
+
+
+def _check_label_range(net, y_train, y_pred):
+    """Class indices at or past the output's width fail inside the criterion."""
+    if not _trains_on_class_indices(net) or y_train.dim() != 1 or y_pred.dim() != 2:
+        return
+    if y_train.is_floating_point() or not y_train.numel():
+        return
+    width, top = y_pred.shape[1], int(y_train.max())
+    if top >= width:
+        raise ValueError(
+            f"y: class label {top} is past the {width} columns of "
+            f"{type(net.module_).__name__}'s output, and NeuralNetClassifier reads a "
+            f"label as the index of its column. If the classes are not 0..{width - 1}, "
+            f"{_LABEL_ENCODER_FIX[0].lower()}{_LABEL_ENCODER_FIX[1:]} Else give the module "
+            f"{top + 1} outputs."
+        )
 
 
 def _check_probabilities(net, y_pred):

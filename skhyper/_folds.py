@@ -21,7 +21,7 @@ from skorch import NeuralNet
 from skorch.utils import to_tensor
 
 from ._blocks import Block
-from ._checks import probe_module
+from ._checks import check_columns_reach_forward, probe_module
 from ._hypernet import HypernetLayout, make_hypernet
 from ._targets import BlockWeightDecay, WeightDecay, resolve_target
 from ._train import Fold, run_module, take
@@ -77,9 +77,11 @@ def to_tensors(X, device):
         return {k: to_tensors(v, device) for k, v in X.items()}
     if hasattr(X, "columns") and hasattr(X, "to_numpy"):
         # as skorch's Dataset does: a DataFrame reaches forward as one keyword per column
-        return {k: to_tensor(X[k].to_numpy().reshape(-1, 1), device=device) for k in X}
+        return {k: to_tensors(X[k].to_numpy().reshape(-1, 1), device) for k in X}
     if hasattr(X, "to_numpy"):
         X = X.to_numpy()
+    if isinstance(X, np.ndarray) and not X.flags.writeable:  # pandas' copy-on-write views
+        X = X.copy()
     return to_tensor(X, device=device)
 
 
@@ -255,11 +257,13 @@ class FoldBuilder:
         keep = train_rows(net, X_train, y_train) if train_rows is not None else None
         if keep is not None:  # the refit's net trains on its train_split's train part
             X_train, y_train = _safe_indexing(X_train, keep), _safe_indexing(y_train, keep)
+        if check:
+            check_columns_reach_forward(net.module_, X_train, net_params)
         device = net.device
         data = [to_tensors(a, device) for a in (X_train, y_train, X_test, y_test)]
         targets = self._targets(net)
         if check:
-            self._check_targets(net, targets, data[0], net_params)
+            self._check_targets(net, targets, data[0], net_params, data[1])
         fold = self._fold(net, targets, t_center, *data, forward_kwargs=net_params)
         scorer_est = Pipeline(steps + [(self.step_name, net)]) if steps else net
         return fold, scorer_est
@@ -273,7 +277,7 @@ class FoldBuilder:
         others = {k: v for k, v in fit_params.items() if not k.startswith(prefix)}
         return net_params, others
 
-    def _check_targets(self, net, targets, X_train, forward_kwargs):
+    def _check_targets(self, net, targets, X_train, forward_kwargs, y_train=None):
         rows = take(X_train, slice(0, 16))
         weights = dict(net.module_.named_parameters())
 
@@ -287,7 +291,7 @@ class FoldBuilder:
         for target, dim in zip(targets, self.space.dimensions):
             target.check(net)
             target.check_bounds(net, dim.low, dim.high)
-        probe_module(net, X_train, forward_kwargs)
+        probe_module(net, X_train, forward_kwargs, y_train)
         for target, dim in zip(targets, self.space.dimensions):
             target.check_effect(net, forward, dim.low, dim.high)
 

@@ -41,7 +41,14 @@ from . import _callbacks
 from ._blocks import Block
 from ._bounds import values_at_bounds
 from ._candidates import SOURCES, distinct_candidates, most_regularized_tie, regularization_strength
-from ._checks import check_dense, check_estimator_kind, check_splits, propagate_interrupts
+from ._checks import (
+    check_class_labels,
+    check_dense,
+    check_estimator_kind,
+    check_list_rows,
+    check_splits,
+    propagate_interrupts,
+)
 from ._distributed import Ranks, fold_seed
 from ._folds import (
     FoldBuilder,
@@ -541,6 +548,8 @@ n_splits_, refit_time_, multimetric_
         self._validate_params()
         builder = FoldBuilder(self.estimator, parse_bounds(self.param_bounds), self.hypernet)
         scorers, refit_metric = self._get_scorers()
+        if isinstance(y, (list, tuple)):
+            y = np.asarray(y)  # as sklearn's estimators read a list of targets
         X, y = indexable(X, y)
         self._check_data(X, y, builder)
         check_net_params(builder.net, self.warmup_fraction)
@@ -675,6 +684,7 @@ n_splits_, refit_time_, multimetric_
 
     def _check_data(self, X, y, builder):
         check_dense(X)
+        check_list_rows(X)
         if y is None:
             raise ValueError(
                 "HypernetSearchCV needs targets y: the validation loss that guides "
@@ -691,6 +701,7 @@ n_splits_, refit_time_, multimetric_
         if builder.prefix is None:
             check_finite(X, "X")  # a Pipeline may impute: its output is checked per fold
         check_finite(y, "y")
+        check_class_labels(builder.net, y)
 
     def _seed(self):
         return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))

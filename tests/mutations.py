@@ -53,6 +53,7 @@ SUBSET = [
     "test_skorch_settings.py",
     "test_candidates.py",
     "test_bounds.py",
+    "test_inputs.py",
 ]
 
 
@@ -233,6 +234,24 @@ BREAKS = [
         [Edit("_search.py", "proposals, builder.space, X, y, held_out, scorers",
               "proposals, builder.space, X, y, tuning, scorers")],
         [C + "test_every_candidate_row_is_real_fits_from_common_seeds"],
+    ),
+    Break(
+        "1d-target-broadcasts", "a regressor's 1-D y trains against an (n, 1) output",
+        [Edit("_checks.py", "    if isinstance(net, NeuralNetRegressor) and y_train.dim() == 1",
+              "    if False and y_train.dim() == 1")],
+        ["test_inputs.py::test_a_1d_target_for_an_n_by_1_output_is_refused_with_the_reshape"],
+    ),
+    Break(
+        "labels-unchecked", "string and float class labels reach torch",
+        [Edit("_checks.py", "    if not _trains_on_class_indices(net):\n        return\n    labels",
+              "    if True:  # MUTANT\n        return\n    labels")],
+        ["test_inputs.py::test_string_labels_are_refused_and_the_label_encoder_fix_works",
+         "test_inputs.py::test_integer_valued_float_labels_are_refused_with_astype"],
+    ),
+    Break(
+        "dataframe-columns-unchecked", "a DataFrame reaches a forward that takes no columns",
+        [Edit("_checks.py", "    if unknown:\n", "    if False:  # MUTANT\n")],
+        ["test_inputs.py::test_a_dataframe_whose_columns_forward_does_not_take_is_refused"],
     ),
     Break(
         "refit-drops-vector-decay", "with_params leaves a vector decay out of the refit",

@@ -1,0 +1,166 @@
+"""Targets and inputs as sklearn users pass them (issue 21, section 4).
+
+Each input either gives the answer its plain numpy form gives (the oracle: the same
+search on ``np.asarray`` data) or a clear error before training that names the input
+and a fix; where the error gives a fix, the test runs the fix as written.
+"""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from helpers import TinyClassifier, classification_data, make_classifier, regression_data
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import LabelEncoder, StandardScaler
+from skorch import NeuralNetRegressor
+from skorch.helper import SliceDict
+from test_errors import assert_unfitted
+from torch import nn
+
+from skhyper import HypernetSearchCV, SkhyperWarning
+
+WD = "optimizer__weight_decay"
+BOUNDS = {WD: (1e-4, 1e-1, "log")}
+X, Y = classification_data(90)
+
+
+def search(net=None, **kw):
+    return HypernetSearchCV(make_classifier(max_epochs=2) if net is None else net, BOUNDS,
+                            cv=3, random_state=0, **kw)
+
+
+def same_search(a, b):
+    """Two fitted searches found the same points with the same scores."""
+    assert a.best_params_ == b.best_params_
+    np.testing.assert_allclose(a.cv_results_["mean_test_score"],
+                               b.cv_results_["mean_test_score"], rtol=1e-6)
+
+
+def fails_before_training(s, X, y, exc, match):
+    with warnings.catch_warnings():  # a broadcasting loss would warn once it trains
+        warnings.simplefilter("error", UserWarning)
+        with pytest.raises(exc, match=match):
+            s.fit(X, y)
+    assert_unfitted(s, X)
+
+
+# -- regressor targets ------------------------------------------------------------
+class Linear(nn.Module):
+    def __init__(self, n_in=5, squeeze=False):
+        super().__init__()
+        self.lin = nn.Linear(n_in, 1)
+        self.squeeze = squeeze
+
+    def forward(self, X):
+        out = self.lin(X)
+        return out.squeeze(-1) if self.squeeze else out
+
+
+def regressor(**kw):
+    return NeuralNetRegressor(Linear, max_epochs=3, batch_size=-1, lr=0.05,
+                              optimizer=torch.optim.Adam, train_split=None, verbose=0, **kw)
+
+
+def test_a_1d_target_for_an_n_by_1_output_is_refused_with_the_reshape():
+    Xr, yr = regression_data(60)
+    s = HypernetSearchCV(regressor(), BOUNDS, cv=3, random_state=0)
+    fails_before_training(s, Xr, yr.ravel(), ValueError,
+                          r"y is 1-D but Linear returns one column per row.*"
+                          r"y\.reshape\(-1, 1\)")
+    s.fit(Xr, yr.ravel().reshape(-1, 1))  # the fix, as the message writes it
+    assert np.isfinite(s.best_score_)
+
+
+def test_a_1d_target_for_a_1d_output_trains_as_skorch_does():
+    Xr, yr = regression_data(60)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # no broadcasting between y and output
+        warnings.simplefilter("ignore", SkhyperWarning)  # a bound, not the input
+        s = HypernetSearchCV(regressor(module__squeeze=True), BOUNDS, cv=3, random_state=0,
+                             refit=False).fit(Xr, yr.ravel())
+    assert np.isfinite(s.best_score_)
+
+
+# -- class labels -------------------------------------------------------------------
+def test_string_labels_are_refused_and_the_label_encoder_fix_works():
+    names = np.array(["cat", "dog", "owl"])[Y]
+    fails_before_training(search(), X, names, TypeError,
+                          r"y holds string labels \('cat', 'dog', 'owl'\).*LabelEncoder")
+    encoder = LabelEncoder()
+    s = search().fit(X, encoder.fit_transform(names))
+    predicted = encoder.inverse_transform(s.predict(X))
+    assert set(predicted) <= {"cat", "dog", "owl"}
+    same_search(s, search().fit(X, Y))  # the codes are the integer labels
+
+
+def test_integer_valued_float_labels_are_refused_with_astype():
+    fails_before_training(search(), X, Y.astype(np.float64), TypeError,
+                          r"y holds float64 labels \(0\.0, 1\.0, 2\.0\).*y\.astype\(np\.int64\)")
+
+
+def test_continuous_targets_for_a_classifier_point_to_the_regressor():
+    fails_before_training(search(), X, X[:, 0].astype(np.float64), TypeError,
+                          r"non-integer values.*NeuralNetRegressor")
+
+
+def test_labels_past_the_output_width_are_refused_before_training():
+    fails_before_training(search(), X, np.array([3, 7, 9])[Y], ValueError,
+                          r"class label 9 is past the 3 columns of TinyClassifier's output")
+
+
+def test_negative_labels_are_refused():
+    fails_before_training(search(), X, Y - 1, TypeError, r"negative labels.*LabelEncoder")
+
+
+def test_a_series_or_a_list_of_labels_gives_the_array_s_answer_without_warnings():
+    plain = search().fit(X, Y)
+    for labels in (pd.Series(Y), Y.tolist()):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", UserWarning)  # torch's non-writable warning
+            warnings.simplefilter("ignore", SkhyperWarning)  # a bound, not the input
+            same_search(search().fit(X, labels), plain)
+
+
+# -- X --------------------------------------------------------------------------
+class ByColumn(TinyClassifier):
+    """TinyClassifier reading a DataFrame's eight columns by name."""
+
+    def forward(self, a, b, c, d, e, f, g, h):
+        return super().forward(torch.cat([a, b, c, d, e, f, g, h], dim=1))
+
+
+COLUMNS = list("abcdefgh")
+
+
+def test_a_dataframe_whose_columns_forward_does_not_take_is_refused():
+    frame = pd.DataFrame(X, columns=COLUMNS)
+    fails_before_training(search(), frame, Y, TypeError,
+                          r"X is a pandas DataFrame.*forward\(X\) does not take 'a', 'b', "
+                          r"'c', 'd', 'e', \.\.\..*X\.to_numpy\(dtype=np\.float32\)")
+    same_search(search().fit(frame.to_numpy(dtype=np.float32), Y), search().fit(X, Y))
+
+
+def test_a_dataframe_reaches_a_forward_that_takes_its_columns_as_skorch_passes_them():
+    frame = pd.DataFrame(X, columns=COLUMNS)
+    by_name = search(make_classifier(ByColumn, max_epochs=2)).fit(frame, Y)
+    # skorch passes a DataFrame as a dict of its columns, each of shape (n, 1)
+    columns = SliceDict(**{c: X[:, [i]] for i, c in enumerate(COLUMNS)})
+    same_search(by_name, search(make_classifier(ByColumn, max_epochs=2)).fit(columns, Y))
+    assert by_name.predict(frame.iloc[:5]).shape == (5,)
+
+
+def test_a_dataframe_through_a_pipeline_reaches_the_net_as_an_array():
+    frame = pd.DataFrame(X, columns=COLUMNS)
+    pipe = make_pipeline(StandardScaler(), make_classifier(max_epochs=2))
+    s = HypernetSearchCV(pipe, {"neuralnetclassifier__" + WD: BOUNDS[WD]}, cv=3,
+                         random_state=0, refit=False).fit(frame, Y)
+    assert np.isfinite(s.best_score_)
+
+
+def test_a_list_of_rows_is_refused_with_the_array_fix():
+    fails_before_training(search(), X.tolist(), Y, TypeError,
+                          r"X is a list of 90 rows.*np\.asarray\(X, dtype=np\.float32\)")
+    same_search(search().fit(np.asarray(X.tolist(), dtype=np.float32), Y),
+                search().fit(X, Y))
