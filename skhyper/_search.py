@@ -279,7 +279,7 @@ return_train_score
         optimistic when many hyperparameters fit the validation rows. The price:
         a noisier score (half the rows) and a search tuned on half the rows. With
         more vector-key hyperparameters than rows, ``"all"`` warns (see the user
-        guide, "How honest best_score_ is with many hyperparameters").
+        guide, "How honest ``best_score_`` is with many hyperparameters").
     select : {"regularized", "best"}, default="regularized"
         How ``best_index_`` is chosen among the real-fit rows. ``"best"``: the
         best mean score, as ``GridSearchCV`` picks. ``"regularized"``: the most
