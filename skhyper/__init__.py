@@ -13,6 +13,7 @@ from ._targets import (
 )
 from .exceptions import (
     DistributedFitError,
+    ParamBoundsError,
     SkhyperWarning,
     TrainingDivergedError,
     UnsupportedHyperparameterError,
@@ -37,4 +38,5 @@ __all__ = [
     "DistributedFitError",
     "TrainingDivergedError",
     "UnsupportedHyperparameterError",
+    "ParamBoundsError",
 ]

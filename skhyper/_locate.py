@@ -89,8 +89,8 @@ def locate_argument(key, factory, kwargs, name, probes):
         raise UnsupportedHyperparameterError(
             f"{key!r}: building {label} with {name}={low!r} and {name}={high!r} gives "
             f"different {changed}, so {name} shapes the network and no best response "
-            "exists for it. Tune it with GridSearchCV around HypernetSearchCV "
-            f"(GridSearchCV(search, {{'estimator__{key}': [...]}}))."
+            f"exists for it. Tune it with a GridSearchCV around the search, with {key!r} "
+            f"removed from param_bounds: GridSearchCV(search, {{'estimator__{key}': [...]}})."
         )
     before, after = (_plain_attributes(b) for b in built)
     moved = [loc for loc in before if loc in after and before[loc] != after[loc]]

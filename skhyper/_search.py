@@ -59,6 +59,7 @@ from ._folds import (
 )
 from ._holdout import can_halve, validation_halves
 from ._hypernet import HYPERNETS
+from ._keys import check_keys
 from ._landscape import predicted_loss, virtual_grid_search
 from ._refit import with_params
 from ._scoring import (
@@ -546,6 +547,7 @@ n_splits_, refit_time_, multimetric_
             self.__dict__.pop(name, None)
         check_estimator_kind(self.estimator)
         self._validate_params()
+        check_keys(self.estimator, self.param_bounds)  # every problem at once
         builder = FoldBuilder(self.estimator, parse_bounds(self.param_bounds), self.hypernet)
         scorers, refit_metric = self._get_scorers()
         if isinstance(y, (list, tuple)):

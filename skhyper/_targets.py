@@ -209,9 +209,9 @@ class ModuleAttribute(HyperTarget):
         elif isinstance(attr, int):
             raise UnsupportedHyperparameterError(
                 f"{self.key!r} is an integer ({attr!r}): it likely changes the "
-                "network's shape, so no best response exists for it. Tune it with "
-                "GridSearchCV around HypernetSearchCV "
-                f"(GridSearchCV(search, {{'estimator__{self.key}': [...]}}))."
+                "network's shape, so no best response exists for it. Tune it with a "
+                f"GridSearchCV around the search, with {self.key!r} removed from "
+                f"param_bounds: GridSearchCV(search, {{'estimator__{self.key}': [...]}})."
             )
 
     def check_bounds(self, net, low, high):
@@ -379,9 +379,9 @@ def resolve_target(key, net, bounds=None):
     reason = reason or "it does not enter the training loss"
     raise UnsupportedHyperparameterError(
         f"{key!r} cannot be tuned by HypernetSearchCV: {reason}. Tune it with a "
-        "GridSearchCV around the search, e.g. GridSearchCV(HypernetSearchCV(net, "
-        f"...), {{'estimator__{key}': [...]}}), or register a target for it with "
-        "skhyper.register_target."
+        f"GridSearchCV around the search, with {key!r} removed from param_bounds: "
+        f"GridSearchCV(search, {{'estimator__{key}': [...]}}); or register a target for "
+        "it with skhyper.register_target."
     )
 
 
@@ -430,8 +430,9 @@ def _check_integer(key, name, net):
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
         raise UnsupportedHyperparameterError(
             f"{key!r} is an integer ({value!r}): it likely changes the network's shape, "
-            "so no best response exists for it. Tune it with GridSearchCV around "
-            f"HypernetSearchCV (GridSearchCV(search, {{'estimator__{key}': [...]}}))."
+            "so no best response exists for it. Tune it with a GridSearchCV around the "
+            f"search, with {key!r} removed from param_bounds: "
+            f"GridSearchCV(search, {{'estimator__{key}': [...]}})."
         )
 
 

@@ -14,6 +14,11 @@ class UnsupportedHyperparameterError(ValueError):
     """
 
 
+class ParamBoundsError(UnsupportedHyperparameterError, TypeError):
+    """Several keys of ``param_bounds`` cannot be searched; the message lists each
+    with its fix. A ``ValueError`` and a ``TypeError``, as its single-key errors are."""
+
+
 class TrainingDivergedError(FloatingPointError):
     """Hyper-training produced a non-finite loss."""
 

@@ -82,3 +82,14 @@ def build(request, fitted_once):
         return search.set_params(estimator=estimator, param_bounds=bounds, **params)
 
     return _build
+
+
+@pytest.fixture
+def no_training(monkeypatch):
+    """Fail the test if hyper-training starts (a refusal must come before it)."""
+    from skhyper._train import HyperTrainer
+
+    def run(self, *args, **kwargs):
+        raise AssertionError("hyper-training started: the error came too late")
+
+    monkeypatch.setattr(HyperTrainer, "run", run)

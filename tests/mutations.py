@@ -54,6 +54,7 @@ SUBSET = [
     "test_candidates.py",
     "test_bounds.py",
     "test_inputs.py",
+    "test_keys.py",
 ]
 
 
@@ -252,6 +253,18 @@ BREAKS = [
         "dataframe-columns-unchecked", "a DataFrame reaches a forward that takes no columns",
         [Edit("_checks.py", "    if unknown:\n", "    if False:  # MUTANT\n")],
         ["test_inputs.py::test_a_dataframe_whose_columns_forward_does_not_take_is_refused"],
+    ),
+    Break(
+        "one-key-per-error", "param_bounds' problems are told one run at a time",
+        [Edit("_keys.py", "    if len(problems) == 1:\n", "    if problems:  # MUTANT\n")],
+        ["test_keys.py::test_a_migrated_grid_gets_one_error_naming_every_key"],
+    ),
+    Break(
+        "fix-without-step-prefix", "a fix names the net's key where the user wrote the step's",
+        [Edit("_keys.py", "    if step_name is None:\n        return message\n",
+              "    if True:  # MUTANT\n        return message\n")],
+        ["test_keys.py::test_a_misspelled_and_a_foreign_key_are_told_with_the_pipeline_prefix",
+         "test_keys.py::test_the_suggested_spelling_works"],
     ),
     Break(
         "refit-drops-vector-decay", "with_params leaves a vector decay out of the refit",

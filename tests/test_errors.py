@@ -135,7 +135,7 @@ BAD_BOUNDS = {
     "list": (
         {WD: [1e-4, 1e-2]}, TypeError,
         r"param_bounds\['optimizer__weight_decay'\] is a list \[0\.0001, 0\.01\].*not a "
-        r"grid.*tuple",
+        r"grid\. Give the range, e\.g\. \{'optimizer__weight_decay': \(0\.0001, 0\.01, 'log'\)\}",
     ),
     "4-tuple": (
         {WD: (1e-4, 1e-2, "log", 10)}, TypeError,

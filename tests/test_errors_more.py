@@ -21,7 +21,6 @@ from skorch.callbacks import Callback
 from torch import nn
 
 from skhyper import HypernetSearchCV, PerUnit
-from skhyper._train import HyperTrainer
 
 WD = "optimizer__weight_decay"
 GOOD = {WD: (1e-4, 1e-2, "log")}
@@ -37,16 +36,6 @@ class Logits(nn.Module):
 
     def forward(self, X):
         return self.lin(X)
-
-
-@pytest.fixture
-def no_training(monkeypatch):
-    """Fail the test if hyper-training starts."""
-
-    def run(self, *args, **kwargs):
-        raise AssertionError("hyper-training started: the error came too late")
-
-    monkeypatch.setattr(HyperTrainer, "run", run)
 
 
 def assert_unfitted(search, X=X_CLF):
