@@ -55,10 +55,11 @@ def check_keys(estimator, param_bounds):
     if not isinstance(param_bounds, dict) or not param_bounds:
         return  # parse_bounds says what a param_bounds is
     _, step_name, net = split_estimator(estimator)
-    fresh = _FreshNet(net)
-    # the caller's RNG state is restored after: building modules to check the keys
-    # must not change the seeds that the search and the refit draw later
+    # On the CPU, and with the caller's RNG state restored after: building modules
+    # to check the keys must not change the seeds that the search and the refit draw.
+    # A net that cannot be built fails here as skorch says, once, not once per key.
     with torch.random.fork_rng(devices=[]):
+        fresh = clone(net).set_params(device="cpu").initialize()
         problems = [p for key, spec in param_bounds.items()
                     if (p := _problem(key, spec, step_name, fresh)) is not None]
     if len(problems) == 1:
@@ -71,21 +72,11 @@ def check_keys(estimator, param_bounds):
         )
 
 
-class _FreshNet:
-    """The net, cloned and initialized once, on first use (on the CPU)."""
-
-    def __init__(self, net):
-        self.net, self._built = net, None
-
-    def get(self):
-        if self._built is None:
-            self._built = clone(self.net).set_params(device="cpu").initialize()
-        return self._built
-
-
 def _problem(key, spec, step_name, fresh):
     """The exception for one entry of ``param_bounds``, or None if it can be searched."""
-    values = list(spec) if isinstance(spec, (list, np.ndarray)) else None
+    values = None
+    if isinstance(spec, (list, np.ndarray)):
+        values = [v.item() if isinstance(v, np.generic) else v for v in spec]
     if not isinstance(key, str):
         return TypeError(f"param_bounds keys must be parameter names (str); got {key!r}.")
     if step_name is not None and not key.startswith(f"{step_name}__"):
@@ -100,7 +91,7 @@ def _problem(key, spec, step_name, fresh):
     try:
         bounds = _bounds_to_probe(key, spec, values)
         if bounds is not False:  # False: a vector block, resolved against the module later
-            resolve_target(net_key, fresh.get(), bounds=bounds)
+            resolve_target(net_key, fresh, bounds=bounds)
     except (TypeError, ValueError) as error:
         return type(error)(_for_user(str(error), net_key, key, step_name, values))
     if values is not None:
@@ -108,12 +99,26 @@ def _problem(key, spec, step_name, fresh):
     return None
 
 
+def _is_number(value):
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _shown(values):
+    """``values`` as Python a user can paste: classes and functions by their dotted name."""
+    def one(v):
+        if isinstance(v, type) or callable(v) and hasattr(v, "__qualname__"):
+            return f"{v.__module__}.{v.__qualname__}"
+        return repr(v)
+
+    return "[" + ", ".join(one(v) for v in values) + "]"
+
+
 def _bounds_to_probe(key, spec, values):
     """The range the key's target is resolved with: the parsed bounds, a list's
     numeric span (None for other lists: the target's default probes), or False
     for vector bounds."""
     if values is not None:
-        numeric = [v for v in values if isinstance(v, numbers.Real) and not isinstance(v, bool)]
+        numeric = [v for v in values if _is_number(v)]
         span = (float(min(numeric)), float(max(numeric))) if len(numeric) == len(values) else ()
         return span if len(set(span)) == 2 else None
     entry = _parse_entry(key, spec)
@@ -130,7 +135,7 @@ def _bounds_to_probe(key, spec, values):
 
 def _nested_grid(key, values):
     """The outer grid that tunes ``key`` around the search: ``{'estimator__KEY': [...]}``."""
-    return f"{{'estimator__{key}': {'[...]' if values is None else repr(values)}}}"
+    return f"{{'estimator__{key}': {'[...]' if values is None else _shown(values)}}}"
 
 
 def _nested_fix(key, values):
@@ -138,20 +143,19 @@ def _nested_fix(key, values):
 
 
 def _list_message(key, values):
-    """A list for a key the search can tune: a range tunes it by gradient."""
-    numeric = all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in values)
-    if numeric and len(set(values)) >= 2:
-        low, high = min(values), max(values)
-        log = ", 'log'" if low > 0 and high / low >= 10 else ""
-        example = f"{{{key!r}: ({low!r}, {high!r}{log})}}"
-    else:
-        example = f"{{{key!r}: (low, high)}}"
+    """A list for a key the search can tune: a numeric range tunes it by gradient."""
+    nested = (f"GridSearchCV around the search: {_nested_fix(key, values)}, and remove "
+              f"{key!r} from param_bounds.")
+    if not all(_is_number(v) for v in values) or len(set(values)) < 2:
+        return (f"param_bounds[{key!r}] is a list {_shown(values)}: HypernetSearchCV "
+                "tunes a numeric range by gradient, and these are not one. Try them "
+                f"with a {nested}")
+    low, high = min(values), max(values)
+    log = ", 'log'" if low > 0 and high / low >= 10 else ""
     return (
-        f"param_bounds[{key!r}] is a list {values!r}: HypernetSearchCV tunes a range by "
-        "gradient, not "
-        f"a grid. Give the range, e.g. {example}, or keep the list in a GridSearchCV "
-        f"around the search: {_nested_fix(key, values)}, and remove {key!r} from "
-        "param_bounds."
+        f"param_bounds[{key!r}] is a list {_shown(values)}: HypernetSearchCV tunes a "
+        f"range by gradient, not a grid. Give the range, e.g. "
+        f"{{{key!r}: ({low!r}, {high!r}{log})}}, or keep the list in a {nested}"
     )
 
 

@@ -136,3 +136,30 @@ def test_checking_the_keys_draws_nothing_from_the_caller_s_rng():
     before = torch.get_rng_state()
     check_keys(pipeline(), {"net__module__dropout": (0.1, 0.5)})
     assert torch.equal(before, torch.get_rng_state())
+
+
+class Activation(nn.Module):
+    """A module whose constructor takes a string: tunable only by trying each value."""
+
+    def __init__(self, act="relu", dropout=0.1):
+        super().__init__()
+        self.lin, self.act, self.drop = nn.Linear(8, 3), act, nn.Dropout(dropout)
+
+    def forward(self, X):
+        h = self.lin(self.drop(X))
+        return torch.softmax(torch.relu(h) if self.act == "relu" else torch.tanh(h), dim=-1)
+
+
+def test_lists_of_strings_classes_and_numpy_numbers_get_pasteable_fixes(no_training):
+    net = NeuralNetClassifier(Activation, max_epochs=2, train_split=None, verbose=0)
+    search = HypernetSearchCV(net, {"module__act": ["relu", "tanh"],
+                                    "optimizer": [torch.optim.SGD, torch.optim.Adam],
+                                    "module__dropout": np.array([0.1, 0.3])}, cv=2)
+    with pytest.raises(ParamBoundsError) as excinfo:
+        search.fit(X, Y)
+    act, optimizer, dropout = str(excinfo.value).splitlines()[1:]
+    assert "not one. Try them with a GridSearchCV" in act and "Give the range" not in act
+    assert "{'estimator__optimizer': [torch.optim.sgd.SGD, torch.optim.adam.Adam]}" in optimizer
+    assert "e.g. {'module__dropout': (0.1, 0.3)}" in dropout
+    grid = ast.literal_eval(re.search(r"GridSearchCV\(search, (\{.*?\})\)", dropout).group(1))
+    assert grid == {"estimator__module__dropout": [0.1, 0.3]}
