@@ -1,6 +1,6 @@
 """skhyper: tune PyTorch (skorch) hyperparameters by gradient descent through hypernetworks."""
 
-from ._blocks import PerLayer, PerUnit, PerWeight
+from ._blocks import PerInput, PerLayer, PerUnit, PerWeight
 from ._refit import DecayCallback, with_params
 from ._search import HypernetSearchCV
 from ._targets import (
@@ -25,6 +25,7 @@ __all__ = [
     "HypernetSearchCV",
     "PerLayer",
     "PerUnit",
+    "PerInput",
     "PerWeight",
     "with_params",
     "DecayCallback",

@@ -2,8 +2,9 @@
 
 ``PerLayer``, ``PerUnit`` and ``PerWeight`` wrap any scalar bounds that
 ``param_bounds`` accepts and say how many hyperparameters the key stands for:
-one per parameter tensor, per output unit (first dimension) of each tensor, or
-per element. Which tensors is a glob pattern (or a list of them) over the
+one per parameter tensor, per output unit (first dimension) of each tensor, per
+input (second dimension: a column of a linear layer's weight, an input channel of
+a convolution's) or per element. Which tensors is a glob pattern (or a list of them) over the
 module's ``named_parameters()`` names, matched with :func:`fnmatch.fnmatch` as
 skorch matches ``optimizer__param_groups``.
 
@@ -24,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-_FORMS = {"layer": "PerLayer", "unit": "PerUnit", "weight": "PerWeight"}
+_FORMS = {"layer": "PerLayer", "unit": "PerUnit", "input": "PerInput", "weight": "PerWeight"}
 
 
 class BlockBounds:
@@ -80,6 +81,14 @@ class BlockBounds:
                 f"parameters {list(named_shapes)}. Give a pattern over these names, e.g. "
                 f"params={next(iter(named_shapes), 'out.weight')!r} or params='*.weight'."
             )
+        flat = [n for n in names if len(named_shapes[n]) < 2]
+        if self.form == "input" and flat:
+            raise ValueError(
+                f"param_bounds[{key!r}] = {self!r} matches {flat} (shapes "
+                f"{[tuple(named_shapes[n]) for n in flat]}), which have no input dimension: "
+                "PerInput gives one value per column of a weight (its second dimension). "
+                "Match weights only, e.g. params='hidden.weight' or params='*.weight'."
+            )
         slots, start = [], 0
         for name in names:
             slot = Slot(name, tuple(named_shapes[name]), start, self.form)
@@ -124,6 +133,27 @@ class PerUnit(BlockBounds):
     form = "unit"
 
 
+class PerInput(BlockBounds):
+    """One hyperparameter per input (second dimension) of each matched weight.
+
+    On a linear layer's weight, of shape ``(n_out, n_in)``, one per column: per input
+    feature on the first layer, the automatic relevance determination (ARD) prior
+    written as a weight decay; on a convolution's, one per input channel. The
+    matched tensors need two dimensions or more. Parameters as in :class:`PerLayer`.
+
+    ``best_params_`` holds each tensor's values shaped to broadcast against it,
+    ``(1, n_in)`` for a linear weight, so that :func:`~skhyper.with_params` and
+    :class:`~skhyper.DecayCallback` apply them per column, even for a square weight.
+
+    Examples
+    --------
+    >>> PerInput((1e-5, 1.0, "log"), params="hidden.weight")
+    PerInput((1e-05, 1.0, 'log'), params='hidden.weight')
+    """
+
+    form = "input"
+
+
 class PerWeight(BlockBounds):
     """One hyperparameter per element of each matched tensor.
 
@@ -152,6 +182,8 @@ class Slot:
     def count(self):
         if self.form == "layer" or not self.shape:
             return 1
+        if self.form == "input":
+            return self.shape[1]
         return self.shape[0] if self.form == "unit" else math.prod(self.shape)
 
     @property
@@ -165,6 +197,8 @@ class Slot:
             return self.shape
         if self.form == "unit":
             return (self.shape[0],) + (1,) * (len(self.shape) - 1)
+        if self.form == "input":
+            return (1, self.shape[1]) + (1,) * (len(self.shape) - 2)
         return (1,) * len(self.shape)
 
     def take(self, vector, base=0):
@@ -198,7 +232,8 @@ class Block:
     def structure(self, flat):
         """The user-facing value of a flat vector of values: a dict
         ``{parameter name: float}`` (per layer) or ``{name: ndarray}`` shaped
-        ``(n_units,)`` (per unit) or like the parameter (per weight)."""
+        ``(n_units,)`` (per unit), ``(1, n_inputs, 1, ...)`` (per input) or like the
+        parameter (per weight)."""
         flat = np.asarray(flat, dtype=float)
         out = {}
         for slot in self.slots:
@@ -207,6 +242,8 @@ class Block:
                 out[slot.name] = float(part[0])
             elif self.form == "unit":
                 out[slot.name] = part.copy()
+            elif self.form == "input":  # shaped to broadcast per column, never per row
+                out[slot.name] = part.reshape(slot.broadcast_shape).copy()
             else:
                 out[slot.name] = part.reshape(slot.shape).copy()
         return out

@@ -121,6 +121,8 @@ def _element_name(block, i):
         return f"{block.key}[{slot.name!r}]"
     if block.form == "unit" or len(slot.shape) <= 1:
         return f"{block.key}[{slot.name!r}][{local}]"
+    if block.form == "input":
+        return f"{block.key}[{slot.name!r}][:, {local}]"
     return f"{block.key}[{slot.name!r}][{', '.join(map(str, np.unravel_index(local, slot.shape)))}]"
 
 

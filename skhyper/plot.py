@@ -167,8 +167,8 @@ def plot_block_values(search, key=None, ax=None):
     if key is None:
         if not blocks:
             raise ValueError(
-                f"plot_block_values draws a vector key (PerLayer, PerUnit, PerWeight), "
-                f"but every key of this search is scalar: {space.keys}."
+                "plot_block_values draws a vector key (PerLayer, PerUnit, PerInput, "
+                f"PerWeight), but every key of this search is scalar: {space.keys}."
             )
         block = blocks[0]
     else:
@@ -206,18 +206,19 @@ def _draw_bars(ax, block, value):
                       else "center")
         ax.set_xlabel("parameter tensor")
     else:
+        noun = "input" if block.form == "input" else "output unit"
         start, ticks, tick_labels = 0, [], []
         for i, slot in enumerate(block.slots):
             heights = np.asarray(value[slot.name], dtype=float).reshape(-1)
             where = start + np.arange(len(heights))
             ax.bar(where, heights - dim.low, bottom=dim.low, width=0.8, color=f"C{i}",
-                   label=f"{slot.name} ({len(heights)} units)")
+                   label=f"{slot.name} ({len(heights)} {noun}s)")
             every = max(1, int(np.ceil(len(heights) / 10)))
             ticks += list(where[::every])
             tick_labels += [str(j) for j in range(0, len(heights), every)]
             start += len(heights) + max(1, len(heights) // 10)  # a gap between tensors
         ax.set_xticks(ticks, tick_labels, fontsize="small")
-        ax.set_xlabel("output unit (index within its tensor)")
+        ax.set_xlabel(f"{noun} (index within its tensor)")
     ax.axhline(dim.low, color="grey", linestyle="--", linewidth=1, label="bounds")
     ax.axhline(dim.high, color="grey", linestyle="--", linewidth=1)
     if dim.log:

@@ -267,6 +267,12 @@ BREAKS = [
          "test_keys.py::test_the_suggested_spelling_works"],
     ),
     Break(
+        "per-input-as-rows", "PerInput's values scale rows (output units), not columns",
+        [Edit("_blocks.py", "            return (1, self.shape[1]) + (1,) * (len(self.shape) - 2)",
+              "            return (self.shape[1],) + (1,) * (len(self.shape) - 1)")],
+        [V + "test_per_input_values_are_columns_even_on_a_square_weight"],
+    ),
+    Break(
         "refit-drops-vector-decay", "with_params leaves a vector decay out of the refit",
         [Edit("_refit.py", "        estimator.set_params(**extra)\n",
               "        pass  # MUTANT: the refit ignores the vector decay\n")],

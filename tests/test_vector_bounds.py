@@ -22,6 +22,7 @@ from skorch import NeuralNetClassifier
 from skhyper import (
     DecayCallback,
     HypernetSearchCV,
+    PerInput,
     PerLayer,
     PerUnit,
     PerWeight,
@@ -54,6 +55,8 @@ def fitted_block_search(bounds=None, **kwargs):
     (PerLayer((1e-5, 1.0, "log"), params="*.weight"), 2),
     (PerUnit((1e-5, 1.0, "log"), params="out.weight"), 3),
     (PerUnit((1e-5, 1.0, "log"), params=["hidden.weight", "out.bias"]), 16 + 3),
+    (PerInput((1e-5, 1.0, "log"), params="hidden.weight"), 8),
+    (PerInput((1e-5, 1.0, "log"), params="*.weight"), 8 + 16),
     (PerWeight((1e-5, 1.0, "log"), params="*.weight"), N_WEIGHTS),
 ])
 def test_blocks_resolve_to_one_coordinate_per_layer_unit_or_weight(spec, size):
@@ -93,6 +96,37 @@ def test_block_penalty_is_the_explicit_per_element_sum_and_others_keep_the_nets_
     expected = expected + 0.5 * 0.02 * sum(  # the net's own decay on the other tensors
         weights[n].pow(2).sum() for n in ("hidden.weight", "hidden.bias", "out.bias"))
     torch.testing.assert_close(penalty, expected)
+
+
+def test_per_input_values_are_columns_even_on_a_square_weight():
+    """PerInput's values broadcast per column: the penalty, best_params_'s shape and
+    the refit's DecayCallback all scale a column, never a row, when n_out == n_in."""
+    net = make_classifier(module__n_in=16)  # hidden.weight (16, 16)
+    builder = FoldBuilder(net, parse_bounds({
+        "optimizer__weight_decay": PerInput((1e-5, 1.0, "log"), params="hidden.weight")}),
+        "structured")
+    X, y = classification_data(60)
+    X = np.hstack([X, X])
+    fold, scorer = builder.build(X, y, np.arange(40), np.arange(40, 60), [0.5] * 16)
+    weights = fold.hypernet(torch.full((16,), 0.5))
+    decays = torch.linspace(1e-3, 1.0, 16)
+    penalty = fold.penalty({"optimizer__weight_decay": decays}, weights)
+    expected = 0.5 * (decays[None, :] * weights["hidden.weight"] ** 2).sum()
+    torch.testing.assert_close(penalty, expected)
+    value = builder.space.entries[0].structure(decays.numpy())["hidden.weight"]
+    assert value.shape == (1, 16)
+    callback = DecayCallback({"hidden.weight": value}).initialize()
+    w = scorer.module_.hidden.weight
+    torch.testing.assert_close(callback._decay_for("hidden.weight", w) * w,
+                               decays[None, :].to(w.dtype) * w)
+
+
+def test_per_input_refuses_tensors_without_an_input_dimension():
+    match = r"'hidden\.bias'.*no input dimension.*params='\*\.weight'"
+    with pytest.raises(ValueError, match=match):
+        FoldBuilder(make_classifier(), parse_bounds({
+            "optimizer__weight_decay": PerInput((1e-5, 1.0, "log"), params="hidden.*")}),
+            "structured")
 
 
 # -- the hypernet ---------------------------------------------------------------------
@@ -163,10 +197,11 @@ def float64_folds(bounds, n_splits=2):
     return builder.space, folds
 
 
-def test_vector_hypergradient_matches_finite_differences():
+@pytest.mark.parametrize("block", [PerUnit, PerInput])
+def test_vector_hypergradient_matches_finite_differences(block):
     space, folds = float64_folds({
-        "optimizer__weight_decay": PerUnit((1e-5, 1e-1, "log"), params=["hidden.weight",
-                                                                        "out.weight"]),
+        "optimizer__weight_decay": block((1e-5, 1e-1, "log"), params=["hidden.weight",
+                                                                      "out.weight"]),
         "module__dropout": (0.0, 0.8),
     })
     u = torch.as_tensor(np.random.RandomState(1).uniform(-1, 1, len(space)))
@@ -235,6 +270,7 @@ class LossPenaltyClassifier(NeuralNetClassifier):
     {"out.weight": np.array([0.0, 0.05, 0.5])},                      # per unit
     {"hidden.weight": np.linspace(0, 0.3, 128).reshape(16, 8), "out.bias": 0.2},  # per weight
     {"hidden.weight": 0.1, "out.weight": 0.01},                       # per layer
+    {"hidden.weight": np.linspace(0, 0.3, 8).reshape(1, 8)},         # per input
 ])
 def test_with_params_trains_the_same_objective_as_a_loss_penalty(decays):
     X, y = classification_data()
@@ -313,8 +349,10 @@ def test_results_hold_one_structure_per_row_in_gridsearchs_key_scheme():
     assert len(search.search_space_) == 4
 
 
-def test_vector_search_pickles_and_clones():
-    search, X, y = fitted_block_search()
+@pytest.mark.parametrize("block", [PerUnit((1e-5, 1e-1, "log"), params="out.weight"),
+                                   PerInput((1e-5, 1e-1, "log"), params="out.weight")])
+def test_vector_search_pickles_and_clones(block):
+    search, X, y = fitted_block_search({"optimizer__weight_decay": block})
     again = pickle.loads(pickle.dumps(search))
     np.testing.assert_array_equal(again.predict_proba(X), search.predict_proba(X))
     np.testing.assert_array_equal(
