@@ -206,13 +206,13 @@ def _draw_bars(ax, block, value):
                       else "center")
         ax.set_xlabel("parameter tensor")
     else:
-        noun = "input" if block.form == "input" else "output unit"
+        noun, short = ("input", "input") if block.form == "input" else ("output unit", "unit")
         start, ticks, tick_labels = 0, [], []
         for i, slot in enumerate(block.slots):
             heights = np.asarray(value[slot.name], dtype=float).reshape(-1)
             where = start + np.arange(len(heights))
             ax.bar(where, heights - dim.low, bottom=dim.low, width=0.8, color=f"C{i}",
-                   label=f"{slot.name} ({len(heights)} {noun}s)")
+                   label=f"{slot.name} ({len(heights)} {short}s)")
             every = max(1, int(np.ceil(len(heights) / 10)))
             ticks += list(where[::every])
             tick_labels += [str(j) for j in range(0, len(heights), every)]
