@@ -25,6 +25,8 @@ from typing import Any
 
 import numpy as np
 
+from .exceptions import UnsupportedHyperparameterError
+
 _FORMS = {"layer": "PerLayer", "unit": "PerUnit", "input": "PerInput", "weight": "PerWeight"}
 
 
@@ -81,8 +83,8 @@ class BlockBounds:
                 f"parameters {list(named_shapes)}. Give a pattern over these names, e.g. "
                 f"params={next(iter(named_shapes), 'out.weight')!r} or params='*.weight'."
             )
-        flat = [n for n in names if len(named_shapes[n]) < 2]
-        if self.form == "input" and flat:
+        flat = [n for n in names if len(named_shapes[n]) < 2] if self.form == "input" else []
+        if flat:
             raise ValueError(
                 f"param_bounds[{key!r}] = {self!r} matches {flat} (shapes "
                 f"{[tuple(named_shapes[n]) for n in flat]}), which have no input dimension: "
@@ -275,3 +277,16 @@ class Block:
 def is_block(spec):
     """Whether a ``param_bounds`` value is vector bounds."""
     return isinstance(spec, BlockBounds)
+
+
+def check_block_key(key, net_key, spec):
+    """Vector bounds are for the net's ``optimizer__weight_decay`` only.
+
+    ``key`` is the key as the user wrote it (with any Pipeline step prefix),
+    ``net_key`` the net's own name for it.
+    """
+    if net_key != "optimizer__weight_decay":
+        raise UnsupportedHyperparameterError(
+            f"{key!r}: vector bounds ({type(spec).__name__}) are supported for "
+            "optimizer__weight_decay only; give this key scalar bounds such as (low, high)."
+        )

@@ -57,11 +57,12 @@ def check_list_rows(X):
         )
 
 
-_LABEL_ENCODER_FIX = (
-    "Encode them first: encoder = sklearn.preprocessing.LabelEncoder(); fit the search "
-    "on encoder.fit_transform(y) and read its predictions with "
+_LABEL_ENCODER_STEPS = (
+    "encoder = sklearn.preprocessing.LabelEncoder(); fit the search on "
+    "encoder.fit_transform(y) and read its predictions with "
     "encoder.inverse_transform(search.predict(X))."
 )
+_LABEL_ENCODER_FIX = f"Encode them first: {_LABEL_ENCODER_STEPS}"
 
 
 def _trains_on_class_indices(net):
@@ -96,17 +97,17 @@ def check_class_labels(net, y):
     if labels.ndim != 1 or not labels.size or labels.dtype.kind == "c":
         return  # complex data: X's checks refuse it as sklearn's estimators do
     kind = labels.dtype.kind
-    shown = ", ".join(repr(v.item() if hasattr(v, "item") else v)
-                      for v in np.unique(labels)[:4])
     if kind in "iu" and labels.min() >= 0:
         return
+    shown = ", ".join(repr(v.item() if hasattr(v, "item") else v)
+                      for v in np.unique(labels)[:4])
     if kind in "fb" and np.all(np.isfinite(labels)) and np.all(labels == np.round(labels)) \
             and labels.min() >= 0:
         what, fix = f"{labels.dtype} labels", "Pass y.astype(np.int64)."
     elif kind == "f":
         what = "non-integer values"
         fix = ("For a continuous target use NeuralNetRegressor; for classes, encode "
-               "them: " + _LABEL_ENCODER_FIX[len("Encode them first: "):])
+               f"them: {_LABEL_ENCODER_STEPS}")
     elif kind in "iu":
         what, fix = "negative labels", _LABEL_ENCODER_FIX
     elif kind in "US":
@@ -226,7 +227,7 @@ def _check_label_range(net, y_train, y_pred):
             f"y: class label {top} is past the {width} columns of "
             f"{type(net.module_).__name__}'s output, and NeuralNetClassifier reads a "
             f"label as the index of its column. If the classes are not 0..{width - 1}, "
-            f"{_LABEL_ENCODER_FIX[0].lower()}{_LABEL_ENCODER_FIX[1:]} Else give the module "
+            f"encode them first: {_LABEL_ENCODER_STEPS} Else give the module "
             f"{top + 1} outputs."
         )
 

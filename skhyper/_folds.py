@@ -20,12 +20,11 @@ from sklearn.utils import _safe_indexing
 from skorch import NeuralNet
 from skorch.utils import to_tensor
 
-from ._blocks import Block
+from ._blocks import Block, check_block_key
 from ._checks import check_columns_reach_forward, probe_module
 from ._hypernet import HypernetLayout, make_hypernet
 from ._targets import BlockWeightDecay, WeightDecay, resolve_target
 from ._train import Fold, run_module, take
-from .exceptions import UnsupportedHyperparameterError
 
 
 def split_estimator(estimator):
@@ -192,14 +191,9 @@ class FoldBuilder:
         self.hypernet = hypernet
         self.keys = net_keys(space.keys, self.step_name)
         if space.needs_resolving:
-            for key, entry in zip(self.keys, space.entries):
-                if isinstance(entry, tuple) and key != "optimizer__weight_decay":
-                    raise UnsupportedHyperparameterError(
-                        f"{space.keys[self.keys.index(key)]!r}: vector bounds "
-                        f"({type(entry[1]).__name__}) are supported for "
-                        "optimizer__weight_decay only; give this key scalar bounds "
-                        "such as (low, high)."
-                    )
+            for user_key, key, entry in zip(space.keys, self.keys, space.entries):
+                if isinstance(entry, tuple):
+                    check_block_key(user_key, key, entry[1])
             module = clone(self.net).initialize().module_
             space = space.resolve({
                 name: tuple(p.shape) for name, p in module.named_parameters() if p.requires_grad

@@ -17,11 +17,11 @@ import numpy as np
 import torch
 from sklearn.base import clone
 
-from ._blocks import is_block
+from ._blocks import check_block_key, is_block
 from ._folds import split_estimator
 from ._space import _parse_entry
 from ._targets import resolve_target
-from .exceptions import ParamBoundsError, UnsupportedHyperparameterError
+from .exceptions import ParamBoundsError
 
 
 def check_keys(estimator, param_bounds):
@@ -89,9 +89,11 @@ def _problem(key, spec, step_name, fresh):
         )
     net_key = key if step_name is None else key[len(step_name) + 2:]
     try:
-        bounds = _bounds_to_probe(key, spec, values)
-        if bounds is not False:  # False: a vector block, resolved against the module later
-            resolve_target(net_key, fresh, bounds=bounds)
+        if is_block(spec):  # its tensors are resolved against the module later
+            _parse_entry(key, spec)
+            check_block_key(key, net_key, spec)
+        else:
+            resolve_target(net_key, fresh, bounds=_bounds_to_probe(key, spec, values))
     except (TypeError, ValueError) as error:
         return type(error)(_for_user(str(error), net_key, key, step_name, values))
     if values is not None:
@@ -114,23 +116,14 @@ def _shown(values):
 
 
 def _bounds_to_probe(key, spec, values):
-    """The range the key's target is resolved with: the parsed bounds, a list's
-    numeric span (None for other lists: the target's default probes), or False
-    for vector bounds."""
-    if values is not None:
-        numeric = [v for v in values if _is_number(v)]
-        span = (float(min(numeric)), float(max(numeric))) if len(numeric) == len(values) else ()
-        return span if len(set(span)) == 2 else None
-    entry = _parse_entry(key, spec)
-    if is_block(spec):
-        if not key.endswith("optimizer__weight_decay"):
-            raise UnsupportedHyperparameterError(
-                f"{key!r}: vector bounds ({type(spec).__name__}) are supported for "
-                "optimizer__weight_decay only; give this key scalar bounds such as "
-                "(low, high)."
-            )
-        return False
-    return (entry.low, entry.high)
+    """The range the key's target is resolved with: the parsed bounds, or a list's
+    numeric span (None for other lists: the target's default probes)."""
+    if values is None:
+        entry = _parse_entry(key, spec)
+        return (entry.low, entry.high)
+    numeric = [v for v in values if _is_number(v)]
+    span = (float(min(numeric)), float(max(numeric))) if len(numeric) == len(values) else ()
+    return span if len(set(span)) == 2 else None
 
 
 def _nested_grid(key, values):

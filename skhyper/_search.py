@@ -12,6 +12,7 @@ import contextlib
 import numbers
 import time
 import warnings
+from collections import Counter
 
 import numpy as np
 import torch
@@ -144,10 +145,7 @@ def _counted(n, noun):
 
 def _sources_counted(sources):
     """Candidate rows by source, in order of first appearance: "2 path rows, 1 scan row"."""
-    counts = dict.fromkeys(sources, 0)
-    for source in sources:
-        counts[source] += 1
-    return ", ".join(_counted(n, f"{source} row") for source, n in counts.items())
+    return ", ".join(_counted(n, f"{source} row") for source, n in Counter(sources).items())
 
 
 def _refit_parallel(n_jobs):
