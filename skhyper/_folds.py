@@ -57,8 +57,8 @@ def net_keys(keys, step_name):
             raise ValueError(
                 f"param_bounds key {key!r} does not point at the Pipeline's net step "
                 f"{step_name!r}; only the net's hyperparameters can be tuned, e.g. "
-                f"'{prefix}optimizer__weight_decay'. Tune preprocessing with a "
-                "GridSearchCV around the search."
+                f"'{prefix}optimizer__weight_decay'. Search preprocessing as a grid "
+                f"axis instead, a list in param_bounds: {{{key!r}: [...]}}."
             )
         out.append(key[len(prefix) :])
     return out

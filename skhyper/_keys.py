@@ -27,11 +27,20 @@ from .exceptions import ParamBoundsError
 def check_keys(estimator, param_bounds):
     """Raise one error naming every key of ``param_bounds`` that cannot be searched.
 
+    A range must point at a hyperparameter the search tunes by gradient; a list is a
+    grid axis, as in ``GridSearchCV``, and each of its values must be one the
+    estimator takes (each is set, and the net built with it).
+
     Parameters
     ----------
     estimator : NeuralNet or Pipeline ending in one
-    param_bounds : dict
+    param_bounds : dict or list of dicts
         As given to :class:`HypernetSearchCV`.
+
+    Returns
+    -------
+    notes : list of str
+        One line per list given for a key that a range would tune by gradient.
 
     Raises
     ------
@@ -46,22 +55,31 @@ def check_keys(estimator, param_bounds):
     >>> from skorch import NeuralNetClassifier
     >>> net = NeuralNetClassifier(torch.nn.Linear, module__in_features=4,
     ...                           module__out_features=2)
-    >>> check_keys(net, {"optimizer__weight_decay": (1e-5, 1e-1, "log")})
-    >>> check_keys(net, {"lr": [0.01, 0.1], "max_epochs": [10, 20]})
+    >>> check_keys(net, {"optimizer__weight_decay": (1e-5, 1e-1, "log"), "lr": [0.01, 0.1]})
+    []
+    >>> check_keys(net, {"lr": (0.01, 0.1), "max_epochs": (10, 20)})
     Traceback (most recent call last):
     ...
     skhyper.exceptions.ParamBoundsError: param_bounds has 2 problems; ...
     """
-    if not isinstance(param_bounds, dict) or not param_bounds:
-        return  # parse_bounds says what a param_bounds is
+    grids = param_bounds if isinstance(param_bounds, list) else [param_bounds]
+    if not all(isinstance(grid, dict) and grid for grid in grids) or not grids:
+        return []  # parse_bounds and check_grids say what a param_bounds is
     _, step_name, net = split_estimator(estimator)
+    problems, notes = {}, []
     # On the CPU, and with the caller's RNG state restored after: building modules
     # to check the keys must not change the seeds that the search and the refit draw.
     # A net that cannot be built fails here as skorch says, once, not once per key.
     with torch.random.fork_rng(devices=[]):
         fresh = clone(net).set_params(device="cpu").initialize()
-        problems = [p for key, spec in param_bounds.items()
-                    if (p := _problem(key, spec, step_name, fresh)) is not None]
+        for grid in grids:
+            for key, spec in grid.items():
+                problem, note = _problem(key, spec, step_name, estimator, fresh)
+                if problem is not None:
+                    problems.setdefault(str(problem), problem)  # once per key and spec
+                if note is not None and note not in notes:
+                    notes.append(note)
+    problems = list(problems.values())
     if len(problems) == 1:
         raise problems[0]
     if problems:
@@ -70,35 +88,85 @@ def check_keys(estimator, param_bounds):
             f"param_bounds has {len(problems)} problems; each line says how to fix it, "
             f"where you stand:\n{lines}"
         )
+    return notes
 
 
-def _problem(key, spec, step_name, fresh):
-    """The exception for one entry of ``param_bounds``, or None if it can be searched."""
-    values = None
+def _problem(key, spec, step_name, estimator, fresh):
+    """``(exception or None, note or None)`` for one entry of ``param_bounds``."""
+    if not isinstance(key, str):
+        return TypeError(f"param_bounds keys must be parameter names (str); got {key!r}."), None
     if isinstance(spec, (list, np.ndarray)):
         values = [v.item() if isinstance(v, np.generic) else v for v in spec]
-    if not isinstance(key, str):
-        return TypeError(f"param_bounds keys must be parameter names (str); got {key!r}.")
+        return _axis_problem(key, values, step_name, estimator, fresh)
     if step_name is not None and not key.startswith(f"{step_name}__"):
         return ValueError(
             f"param_bounds key {key!r} does not point at the Pipeline's net step "
-            f"{step_name!r}: only the "
-            f"net's hyperparameters are searched, e.g. '{step_name}__optimizer__weight_decay'. "
-            f"Tune this step with a GridSearchCV around the search: "
-            f"{_nested_fix(key, values)}, and remove {key!r} from param_bounds."
-        )
+            f"{step_name!r}: only the net's hyperparameters are tuned by gradient, e.g. "
+            f"'{step_name}__optimizer__weight_decay'. Search this step's parameter as a "
+            f"grid axis instead, a list in param_bounds: {_axis_grid(key, spec)}."
+        ), None
     net_key = key if step_name is None else key[len(step_name) + 2:]
     try:
         if is_block(spec):  # its tensors are resolved against the module later
             _parse_entry(key, spec)
             check_block_key(key, net_key, spec)
         else:
-            resolve_target(net_key, fresh, bounds=_bounds_to_probe(key, spec, values))
+            resolve_target(net_key, fresh, bounds=_bounds_to_probe(key, spec))
     except (TypeError, ValueError) as error:
-        return type(error)(_for_user(str(error), net_key, key, step_name, values))
-    if values is not None:
-        return TypeError(_list_message(key, values))
-    return None
+        return type(error)(_for_user(str(error), net_key, key, step_name, spec)), None
+    return None, None
+
+
+def _axis_problem(key, values, step_name, estimator, fresh):
+    """A list is a grid axis: every value must be one the estimator takes. A
+    numeric list for a key a range would tune gets a note saying so."""
+    if not values:
+        return ValueError(
+            f"param_bounds[{key!r}] is an empty list: a grid axis needs at least one "
+            f"value, e.g. {{{key!r}: [...]}} with the values to try."
+        ), None
+    on_net = step_name is None or key.startswith(f"{step_name}__")
+    net_key = key if step_name is None else key[len(step_name) + 2:]
+    for value in _distinct(values):
+        try:
+            if on_net:  # built, so that a module argument it does not take shows now
+                clone(fresh).set_params(**{net_key: value}).initialize()
+            else:
+                clone(estimator).set_params(**{key: value})
+        except Exception as error:  # noqa: BLE001 - skorch and modules raise anything
+            return type(error)(
+                f"param_bounds[{key!r}] = {_shown(values)}: the estimator does not take "
+                f"{key}={_shown([value])[1:-1]} ({type(error).__name__}: {error}). Give "
+                "values it takes, or remove the key."
+            ) if isinstance(error, (TypeError, ValueError)) else ValueError(
+                f"param_bounds[{key!r}] = {_shown(values)}: setting {key}="
+                f"{_shown([value])[1:-1]} failed ({type(error).__name__}: {error})."
+            ), None
+    return None, _range_note(key, net_key, values, fresh) if on_net else None
+
+
+def _distinct(values):
+    seen = []
+    for value in values:
+        if not any(value is s or (type(value) is type(s) and value == s) for s in seen):
+            seen.append(value)
+    return seen
+
+
+def _range_note(key, net_key, values, fresh):
+    """One line for a numeric list on a key the search can tune by gradient."""
+    span = _numeric_span(values)
+    if span is None:
+        return None
+    try:
+        resolve_target(net_key, fresh, bounds=span)
+    except (TypeError, ValueError):
+        return None  # not tunable: the grid is the only way, nothing to say
+    low, high = span
+    log = ", 'log'" if low > 0 and high / low >= 10 else ""
+    return (f"param_bounds[{key!r}] = {_shown(values)} is searched as a grid axis (one "
+            f"search per value, as GridSearchCV would); a range {{{key!r}: "
+            f"({_plain(low)}, {_plain(high)}{log})}} would tune it by gradient.")
 
 
 def _is_number(value):
@@ -108,6 +176,7 @@ def _is_number(value):
 def _shown(values):
     """``values`` as Python a user can paste: classes and functions by their dotted name."""
     def one(v):
+        v = v.item() if isinstance(v, np.generic) else v
         if isinstance(v, type) or callable(v) and hasattr(v, "__qualname__"):
             return f"{v.__module__}.{v.__qualname__}"
         return repr(v)
@@ -115,50 +184,39 @@ def _shown(values):
     return "[" + ", ".join(one(v) for v in values) + "]"
 
 
-def _bounds_to_probe(key, spec, values):
-    """The range the key's target is resolved with: the parsed bounds, or a list's
-    numeric span (None for other lists: the target's default probes)."""
-    if values is None:
-        entry = _parse_entry(key, spec)
-        return (entry.low, entry.high)
-    numeric = [v for v in values if _is_number(v)]
-    span = (float(min(numeric)), float(max(numeric))) if len(numeric) == len(values) else ()
-    return span if len(set(span)) == 2 else None
+def _plain(value):
+    """A number as the user wrote it: ``0`` stays ``0``, ``1e-05`` stays ``1e-05``."""
+    return repr(value.item() if isinstance(value, np.generic) else value)
 
 
-def _nested_grid(key, values):
-    """The outer grid that tunes ``key`` around the search: ``{'estimator__KEY': [...]}``."""
-    return f"{{'estimator__{key}': {'[...]' if values is None else _shown(values)}}}"
-
-
-def _nested_fix(key, values):
-    return f"GridSearchCV(search, {_nested_grid(key, values)})"
-
-
-def _list_message(key, values):
-    """A list for a key the search can tune: a numeric range tunes it by gradient."""
-    nested = (f"GridSearchCV around the search: {_nested_fix(key, values)}, and remove "
-              f"{key!r} from param_bounds.")
+def _numeric_span(values):
+    """``(min, max)`` of a list of two or more distinct numbers, else None."""
     if not all(_is_number(v) for v in values) or len(set(values)) < 2:
-        return (f"param_bounds[{key!r}] is a list {_shown(values)}: HypernetSearchCV "
-                "tunes a numeric range by gradient, and these are not one. Try them "
-                f"with a {nested}")
-    low, high = min(values), max(values)
-    log = ", 'log'" if low > 0 and high / low >= 10 else ""
-    return (
-        f"param_bounds[{key!r}] is a list {_shown(values)}: HypernetSearchCV tunes a "
-        f"range by gradient, not a grid. Give the range, e.g. "
-        f"{{{key!r}: ({low!r}, {high!r}{log})}}, or keep the list in a {nested}"
-    )
+        return None
+    return (min(values), max(values))
+
+
+def _bounds_to_probe(key, spec):
+    """The range the key's target is resolved with: the parsed bounds."""
+    entry = _parse_entry(key, spec)
+    return (entry.low, entry.high)
+
+
+def _axis_grid(key, spec):
+    """The grid axis that searches ``key`` instead of a range: ``{'KEY': [low, high]}``
+    from a range ``(low, high[, scale])``, ``{'KEY': [...]}`` otherwise."""
+    if isinstance(spec, tuple) and len(spec) in (2, 3):
+        return f"{{{key!r}: {_shown(spec[:2])}}}"
+    return f"{{{key!r}: [...]}}"
 
 
 _NET_KEY = re.compile(r"'((?:optimizer|module|criterion|iterator_train|iterator_valid)__\w+)'")
 
 
-def _for_user(message, net_key, key, step_name, values):
+def _for_user(message, net_key, key, step_name, spec):
     """``message`` (written with the net's own key) as the user wrote the key: the
-    Pipeline step prefix on every key it names, the user's list in a nesting fix."""
-    message = message.replace(_nested_grid(net_key, None), _nested_grid(key, values))
+    Pipeline step prefix on every key it names, the user's range as a grid axis."""
+    message = message.replace(f"{{{net_key!r}: [...]}}", _axis_grid(key, spec))
     if step_name is None:
         return message
     message = message.replace(repr(net_key), repr(key))

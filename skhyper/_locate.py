@@ -22,6 +22,12 @@ from .exceptions import UnsupportedHyperparameterError
 _PLAIN = (int, float, bool, str, tuple, type(None))
 
 
+def grid_axis_fix(key):
+    """The fix for a key that no range can tune: a list, one search per value."""
+    return (f"Search it as a grid axis instead, a list of values in param_bounds (one "
+            f"search per value, as GridSearchCV does): {{{key!r}: [...]}}")
+
+
 def factory_of(component):
     """The callable skorch builds ``component`` with: the class of an instance
     (skorch re-initializes an instance as ``type(instance)(**kwargs)``), else itself."""
@@ -89,8 +95,7 @@ def locate_argument(key, factory, kwargs, name, probes):
         raise UnsupportedHyperparameterError(
             f"{key!r}: building {label} with {name}={low!r} and {name}={high!r} gives "
             f"different {changed}, so {name} shapes the network and no best response "
-            f"exists for it. Tune it with a GridSearchCV around the search, with {key!r} "
-            f"removed from param_bounds: GridSearchCV(search, {{'estimator__{key}': [...]}})."
+            f"exists for it. {grid_axis_fix(key)}."
         )
     before, after = (_plain_attributes(b) for b in built)
     moved = [loc for loc in before if loc in after and before[loc] != after[loc]]

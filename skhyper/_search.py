@@ -57,7 +57,9 @@ from ._folds import (
     check_finite,
     check_net_params,
     optimizer_factory,
+    split_estimator,
 )
+from ._grid import check_grids, fit_grid, has_axes
 from ._holdout import can_halve, validation_halves
 from ._hypernet import HYPERNETS
 from ._keys import check_keys
@@ -80,9 +82,15 @@ _FITTED = (
     "best_score_", "best_estimator_", "refit_time_", "scorer_", "n_splits_",
     "multimetric_", "feature_names_in_", "hypernets_", "search_time_",
     "fold_estimators_", "split_indices_", "batched_folds_", "n_epochs_", "search_space_",
-    "shrinkage_", "at_bounds_", "verify_splits_",
+    "shrinkage_", "at_bounds_", "verify_splits_", "grid_searches_",
 )
 
+
+#: What a grid's search takes from its best combination's continuous search.
+_FROM_BEST_COMBINATION = (
+    "trajectory_", "hypernets_", "fold_estimators_", "verify_splits_", "batched_folds_",
+    "n_epochs_", "search_space_", "shrinkage_",
+)
 
 #: shrinkage="auto" is this times the number of vector-key hyperparameters per data row.
 AUTO_SHRINKAGE = 5.0
@@ -168,8 +176,15 @@ class HypernetSearchCV(BaseSearchCV):
     estimator : skorch NeuralNet or Pipeline ending in one
         The net to tune. Its ``max_epochs``, ``batch_size``, ``optimizer``,
         ``lr`` and ``device`` also drive the hyper-training of each fold.
-    param_bounds : dict
-        Maps the estimator's own parameter names to bounds: ``(low, high)``,
+    param_bounds : dict or list of dicts
+        Maps the estimator's own parameter names to ranges, tuned by gradient,
+        or to lists, grid axes as in ``GridSearchCV`` (any key the estimator
+        takes: ``lr``, ``max_epochs``, a layer size, a Pipeline step's
+        parameter). With lists, each combination of them gets its own search of
+        the ranges (one row of ``cv_results_`` each), and a combination without a
+        range is fitted for real as ``GridSearchCV`` fits it; a list of dicts is a
+        list of such grids (see the user guide, "Lists: your GridSearchCV grid").
+        Ranges: ``(low, high)``,
         ``(low, high, "log")`` or a frozen ``scipy.stats.uniform`` /
         ``loguniform``. Supported keys: ``optimizer__weight_decay``,
         ``module__NAME`` and ``criterion__NAME`` as skorch reads them, a
@@ -189,8 +204,9 @@ return_train_score
         ``verbose>=2`` adds each fold's training loss every epoch. ``scoring``
         ranks the points the search visited; the differentiable objective is
         always the net's own criterion. ``n_jobs`` parallelizes the
-        verification fits. They follow joblib's active backend, and so does
-        the refit when that backend is not a local one: under
+        verification fits (with grid axes, the combinations' searches). They
+        follow joblib's active backend, and so does the refit when that backend
+        is not a local one: under
         ``joblib.parallel_backend("dask")`` both run on the Dask cluster's
         workers, seeded inside each task (docs/scaling_out.md).
         ``error_score`` applies to scoring and verification fits; a
@@ -308,7 +324,15 @@ return_train_score
         real fits on every fold (``scored_by`` is ``"real fits"``); ``source``
         says where each row's point came from (``"path"``, ``"scan"``,
         ``"shared"``, ``"stronger"``, joined by ``+`` when they coincide). With
-        ``verify=0``, the rows of ``hypernet_results_``.
+        ``verify=0``, the rows of ``hypernet_results_``. With grid axes, one row
+        per combination: the row its own search chose (``source`` ``"grid"``
+        for a combination without a range).
+    grid_searches_ : list
+        With grid axes only: per combination (in the order of ``cv_results_``),
+        its fitted search (a :class:`HypernetSearchCV` over the ranges, with the
+        combination set on its estimator), or None for a combination without a
+        range. ``trajectory_``, ``hypernets_``, ``fold_estimators_``,
+        ``search_space_`` and the landscape methods are the best combination's.
     at_bounds_ : list of str
         For each key of ``best_params_`` whose value (or at least a tenth of a
         block's values) lies within 5% of a bound of its range, a message naming
@@ -318,7 +342,9 @@ return_train_score
     hypernet_results_ : dict
         The points the search visited, each scored on every fold by the scorers
         applied to the net with the final hypernet's weights at that point
-        (``scored_by`` is ``"hypernet"``, ``source`` is ``"path"``).
+        (``scored_by`` is ``"hypernet"``, ``source`` is ``"path"``). With grid
+        axes, every combination's points, with a ``combination`` column that
+        indexes ``cv_results_``.
     trajectory_ : dict of ndarrays
         Every hyperparameter step: ``epoch``, ``step``, ``phase``
         ("start", "scan", "local"), ``val_loss`` (the mean fold validation
@@ -330,7 +356,8 @@ n_splits_, refit_time_, multimetric_
         The trained hypernet of each fold, on the CPU (so a search fitted on
         a GPU unpickles anywhere).
     search_time_ : float
-        Seconds spent in hyper-training (all folds together).
+        Seconds spent in hyper-training (all folds together; with grid axes, all
+        combinations).
     search_space_ : SearchSpace
         The box searched, with vector keys laid out over the module's
         parameters; ``len(search_space_)`` is the number of hyperparameters.
@@ -379,7 +406,7 @@ n_splits_, refit_time_, multimetric_
 
     _parameter_constraints: dict = {
         **BaseSearchCV._parameter_constraints,
-        "param_bounds": [dict],
+        "param_bounds": [dict, list],
         "random_state": ["random_state"],
         "hypernet": [StrOptions(set(HYPERNETS))],
         "warmup_fraction": [Interval(numbers.Real, 0, 1, closed="left")],
@@ -545,13 +572,16 @@ n_splits_, refit_time_, multimetric_
             self.__dict__.pop(name, None)
         check_estimator_kind(self.estimator)
         self._validate_params()
-        check_keys(self.estimator, self.param_bounds)  # every problem at once
+        if has_axes(self.param_bounds):  # lists are grid axes: one search per combination
+            return self._fit_grid(ranks, X, y, **params)
+        if not getattr(self, "_keys_checked", False):  # a grid checked its keys already
+            check_keys(self.estimator, self.param_bounds)  # every problem at once
         builder = FoldBuilder(self.estimator, parse_bounds(self.param_bounds), self.hypernet)
         scorers, refit_metric = self._get_scorers()
         if isinstance(y, (list, tuple)):
             y = np.asarray(y)  # as sklearn's estimators read a list of targets
         X, y = indexable(X, y)
-        self._check_data(X, y, builder)
+        self._check_data(X, y, builder.prefix, builder.net)
         check_net_params(builder.net, self.warmup_fraction)
         settings = read_settings(builder.net)  # warns before training
         params = _check_method_params(X, params=params)
@@ -620,6 +650,66 @@ n_splits_, refit_time_, multimetric_
             self._print_summary()
         return self
 
+    def _fit_grid(self, ranks, X, y=None, **params):
+        """``param_bounds`` with lists: every key checked, then one continuous search
+        per combination of the lists (``_grid``), the best refit."""
+        check_grids(self.param_bounds)
+        for note in check_keys(self.estimator, self.param_bounds):  # every problem at once
+            print(note)
+        scorers, refit_metric = self._get_scorers()
+        if isinstance(y, (list, tuple)):
+            y = np.asarray(y)
+        X, y = indexable(X, y)
+        prefix, _, net = split_estimator(self.estimator)
+        self._check_data(X, y, prefix, net)  # once, before any combination trains
+        fit_params = _check_method_params(X, params=params)
+        routed = self._get_routed_params_for_fit(fit_params)
+        splits = self._splits(X, y, routed.splitter.split)
+        seed = self._seed()
+        inner_seed = clone(self).set_params(random_state=seed)._seed()  # each search's
+        fixed = self.random_state is not None
+        device = net.device
+        metadata = _callbacks.callback_metadata(fit_params)
+        root = _callbacks.open_root(self, X, y, metadata)
+        prepared = {"splits": splits, "scorers": scorers, "refit_metric": refit_metric,
+                    "routed": routed, "params": params, "seed": seed,
+                    "verify_seed": inner_seed + 1, "device": device, "root": root}
+        fitted = fit_grid(self, ranks, X, y, prepared)
+        results = fitted["cv_results_"]
+        multimetric = "mean_test_score" not in results
+        if callable(self.scoring) and multimetric:
+            self._check_refit_for_multimetric(
+                {key[len("mean_test_"):]: None for key in results if key.startswith("mean_test_")})
+            refit_metric = self.refit
+        fitted.update(multimetric_=multimetric,
+                      scorer_=scorers._scorers if hasattr(scorers, "_scorers") else scorers)
+        if self.refit or not multimetric:
+            fitted.update(self._best_combination(results, refit_metric, fitted))
+        if self.refit:
+            fitted.update(self._refit(fitted["best_params_"], X, y, routed,
+                                      inner_seed + 2 if fixed else None, device, root))
+        self.__dict__.update(fitted)
+        root.call_on_fit_task_end(estimator=self, X=X, y=y, metadata=metadata)
+        if self.verbose > 0:
+            self._print_summary()
+        return self
+
+    def _best_combination(self, results, refit_metric, fitted):
+        """The best row of a grid, as GridSearchCV picks it, and what its combination's
+        continuous search knows (its hypernets, for the landscape methods)."""
+        best_index = self._select_best_index(self.refit, refit_metric, results)
+        best = {"best_index_": best_index, "best_params_": results["params"][best_index]}
+        if not callable(self.refit):
+            best["best_score_"] = results[f"mean_test_{refit_metric}"][best_index]
+        sub = fitted["grid_searches_"][best_index]
+        best["at_bounds_"] = []
+        if sub is not None:
+            best.update({name: getattr(sub, name) for name in _FROM_BEST_COMBINATION
+                         if hasattr(sub, name)})
+            tuned = {key: best["best_params_"][key] for key in sub.search_space_.keys}
+            best["at_bounds_"] = self._warn_at_bounds(sub.search_space_, tuned, stacklevel=7)
+        return best
+
     def _splits(self, X, y, split_params):
         """The CV splits, checked as GridSearchCV checks them."""
         cv = check_cv(self.cv, y, classifier=is_classifier(self.estimator))
@@ -682,7 +772,7 @@ n_splits_, refit_time_, multimetric_
             best["best_score_"] = results[f"mean_test_{refit_metric}"][best_index]
         return best
 
-    def _check_data(self, X, y, builder):
+    def _check_data(self, X, y, prefix, net):
         check_dense(X)
         check_list_rows(X)
         if y is None:
@@ -698,10 +788,10 @@ n_splits_, refit_time_, multimetric_
                 f"Found array with 0 feature(s) (shape={tuple(shape)}) while a minimum of 1 "
                 "is required by HypernetSearchCV."
             )
-        if builder.prefix is None:
+        if prefix is None:
             check_finite(X, "X")  # a Pipeline may impute: its output is checked per fold
         check_finite(y, "y")
-        check_class_labels(builder.net, y)
+        check_class_labels(net, y)
 
     def _seed(self):
         return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
@@ -887,11 +977,11 @@ n_splits_, refit_time_, multimetric_
                      for params in results["params"]]
         return most_regularized_tie(scores, strengths)
 
-    def _warn_at_bounds(self, space, best_params):
+    def _warn_at_bounds(self, space, best_params, stacklevel=5):
         """Warn (``SkhyperWarning``) for each key of ``best_params`` at a bound."""
         messages = values_at_bounds(space, space.unit_from_values(best_params))
         for message in messages:
-            warnings.warn(f"best_params_: {message}.", SkhyperWarning, stacklevel=5)
+            warnings.warn(f"best_params_: {message}.", SkhyperWarning, stacklevel=stacklevel)
         return messages
 
     def _verify(self, proposals, space, X, y, splits, scorers, routed, seed, device, root):
@@ -974,6 +1064,8 @@ n_splits_, refit_time_, multimetric_
     def _print_summary(self):
         if not hasattr(self, "best_params_"):
             return
+        if hasattr(self, "grid_searches_"):
+            return self._print_grid_summary()
         found = ", ".join(f"{k}={format_value(v)}" for k, v in self.best_params_.items())
         score = getattr(self, "best_score_", float("nan"))
         n_rows = len(self.hypernet_results_["params"])
@@ -993,6 +1085,22 @@ n_splits_, refit_time_, multimetric_
         else:
             source = "from the hypernets' weights; verify=1 re-scores it with real fits"
         print(f"HypernetSearchCV: {rows}; best {found} (score {score:.4f} {source})")
+        for message in getattr(self, "at_bounds_", []):
+            print(f"HypernetSearchCV: at a bound: {message}")
+
+    def _print_grid_summary(self):
+        found = ", ".join(f"{k}={format_value(v)}" for k, v in self.best_params_.items())
+        score = getattr(self, "best_score_", float("nan"))
+        searched = sum(sub is not None for sub in self.grid_searches_)
+        plain = len(self.grid_searches_) - searched
+        parts = [f"{_counted(searched, 'combination')} searched by gradient "
+                 f"({self.search_time_:.1f}s of hyper-training)"] if searched else []
+        if plain:
+            parts.append(f"{_counted(plain, 'combination')} fitted for real on every fold, "
+                         "as GridSearchCV fits them")
+        print(f"HypernetSearchCV: a grid of {_counted(len(self.grid_searches_), 'combination')}"
+              f": {'; '.join(parts)}; best {found} (score {score:.4f} from real fits, the "
+              f"{self.cv_results_['source'][self.best_index_]} row)")
         for message in getattr(self, "at_bounds_", []):
             print(f"HypernetSearchCV: at a bound: {message}")
 

@@ -331,13 +331,6 @@ def _parse_one(key, spec):
         raise TypeError(f"param_bounds keys must be parameter names (str); got {key!r}.")
     if hasattr(spec, "dist") and hasattr(spec, "support"):
         return _parse_scipy(key, spec)
-    if isinstance(spec, (list, np.ndarray)):
-        raise TypeError(
-            f"param_bounds[{key!r}] is a list {list(spec)!r}: HypernetSearchCV "
-            "searches a continuous range, not a grid. Give the range as a tuple "
-            f"(low, high) or (low, high, 'log'), e.g. ({min(spec, default=0)!r}, "
-            f"{max(spec, default=1)!r})."
-        )
     if not isinstance(spec, tuple) or len(spec) not in (2, 3):
         raise TypeError(
             f"param_bounds[{key!r}] must be (low, high), (low, high, 'log') or a "

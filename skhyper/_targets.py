@@ -24,7 +24,7 @@ import warnings
 
 import torch
 
-from ._locate import factory_of, locate_argument, takes_argument
+from ._locate import factory_of, grid_axis_fix, locate_argument, takes_argument
 from .exceptions import SkhyperWarning, UnsupportedHyperparameterError
 
 _REGISTRY = []  # (matcher, target class), consulted before the built-ins
@@ -209,9 +209,8 @@ class ModuleAttribute(HyperTarget):
         elif isinstance(attr, int):
             raise UnsupportedHyperparameterError(
                 f"{self.key!r} is an integer ({attr!r}): it likely changes the "
-                "network's shape, so no best response exists for it. Tune it with a "
-                f"GridSearchCV around the search, with {self.key!r} removed from "
-                f"param_bounds: GridSearchCV(search, {{'estimator__{self.key}': [...]}})."
+                "network's shape, so no best response exists for it. "
+                f"{grid_axis_fix(self.key)}."
             )
 
     def check_bounds(self, net, low, high):
@@ -304,6 +303,7 @@ class CriterionAttribute(HyperTarget):
             setattr(holder, attr, self.neutral)
 
 
+
 def register_target(key, target_class):
     """Route a hyperparameter key to a target of your own.
 
@@ -378,10 +378,8 @@ def resolve_target(key, net, bounds=None):
         reason = _OPTIMIZER_REASON
     reason = reason or "it does not enter the training loss"
     raise UnsupportedHyperparameterError(
-        f"{key!r} cannot be tuned by HypernetSearchCV: {reason}. Tune it with a "
-        f"GridSearchCV around the search, with {key!r} removed from param_bounds: "
-        f"GridSearchCV(search, {{'estimator__{key}': [...]}}); or register a target for "
-        "it with skhyper.register_target."
+        f"{key!r} cannot be tuned by gradient: {reason}. {grid_axis_fix(key)}; or "
+        "register a target for it with skhyper.register_target."
     )
 
 
@@ -430,9 +428,7 @@ def _check_integer(key, name, net):
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
         raise UnsupportedHyperparameterError(
             f"{key!r} is an integer ({value!r}): it likely changes the network's shape, "
-            "so no best response exists for it. Tune it with a GridSearchCV around the "
-            f"search, with {key!r} removed from param_bounds: "
-            f"GridSearchCV(search, {{'estimator__{key}': [...]}})."
+            f"so no best response exists for it. {grid_axis_fix(key)}."
         )
 
 

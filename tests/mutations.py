@@ -55,6 +55,7 @@ SUBSET = [
     "test_bounds.py",
     "test_inputs.py",
     "test_keys.py",
+    "test_grid.py",
 ]
 
 
@@ -76,6 +77,7 @@ class Break:
 S = "test_search_strength.py::"
 V = "test_vector_bounds.py::"
 C = "test_candidates.py::"
+G = "test_grid.py::"
 BREAKS = [
     Break(
         "no-hyper-step", "the hyper step is a no-op (lambda_hat moves only by the scan)",
@@ -257,7 +259,7 @@ BREAKS = [
     Break(
         "one-key-per-error", "param_bounds' problems are told one run at a time",
         [Edit("_keys.py", "    if len(problems) == 1:\n", "    if problems:  # MUTANT\n")],
-        ["test_keys.py::test_a_migrated_grid_gets_one_error_naming_every_key"],
+        ["test_keys.py::test_bad_keys_get_one_error_naming_every_key"],
     ),
     Break(
         "fix-without-step-prefix", "a fix names the net's key where the user wrote the step's",
@@ -265,6 +267,31 @@ BREAKS = [
               "    if True:  # MUTANT\n        return message\n")],
         ["test_keys.py::test_a_misspelled_and_a_foreign_key_are_told_with_the_pipeline_prefix",
          "test_keys.py::test_the_suggested_spelling_works"],
+    ),
+    Break(
+        "lists-are-errors", "a list in param_bounds is not a grid axis",
+        [Edit("_grid.py", "    return isinstance(param_bounds, dict) and any(is_axis(v) for v in ",
+              "    return False and any(is_axis(v) for v in ")],
+        [G + "test_a_list_only_grid_scores_as_gridsearchcv_fits",
+         G + "test_a_mixed_grid_has_one_row_per_combination_at_its_search_s_best_point"],
+    ),
+    Break(
+        "grid-row-without-its-values", "a combination's row forgets the lists' values",
+        [Edit("_grid.py", '    row["params"] = {**fixed, **results["params"][index]}',
+              '    row["params"] = dict(results["params"][index])')],
+        [G + "test_a_mixed_grid_has_one_row_per_combination_at_its_search_s_best_point"],
+    ),
+    Break(
+        "grid-seeds-differ", "each combination's search draws its own seed",
+        [Edit("_grid.py", 'random_state=prepared["seed"], refit=False',
+              'random_state=None, refit=False')],
+        [G + "test_every_combination_s_search_uses_the_same_splits_and_seed"],
+    ),
+    Break(
+        "grid-ranks-stale", "the grid's rank_test_* are not recomputed over the combinations",
+        [Edit("_grid.py", '    return rankdata(-filled, method="min").astype(np.int32)',
+              '    return np.ones(len(means), dtype=np.int32)  # MUTANT')],
+        [G + "test_a_list_only_grid_scores_as_gridsearchcv_fits"],
     ),
     Break(
         "per-input-as-rows", "PerInput's values scale rows (output units), not columns",

@@ -132,10 +132,10 @@ BAD_BOUNDS = {
         {WD: ("small", 1e-2)}, TypeError,
         r"param_bounds\['optimizer__weight_decay'\]: low must be a number; got 'small'",
     ),
-    "list": (
-        {WD: [1e-4, 1e-2]}, TypeError,
-        r"param_bounds\['optimizer__weight_decay'\] is a list \[0\.0001, 0\.01\].*not a "
-        r"grid\. Give the range, e\.g\. \{'optimizer__weight_decay': \(0\.0001, 0\.01, 'log'\)\}",
+    "empty-list": (
+        {WD: []}, ValueError,
+        r"param_bounds\['optimizer__weight_decay'\] is an empty list: a grid axis needs at "
+        r"least one value",
     ),
     "4-tuple": (
         {WD: (1e-4, 1e-2, "log", 10)}, TypeError,
@@ -158,9 +158,16 @@ BAD_BOUNDS = {
     ),
     "empty-dict": ({}, ValueError, r"param_bounds is empty"),
     "not-a-dict": (
-        [(WD, (1e-4, 1e-2))], InvalidParameterError,
-        r"The 'param_bounds' parameter of HypernetSearchCV must be an instance of 'dict'",
+        (WD, (1e-4, 1e-2)), InvalidParameterError,
+        r"The 'param_bounds' parameter of HypernetSearchCV must be an instance of 'dict' "
+        r"or an instance of 'list'",
     ),
+    "list-of-pairs": (
+        [(WD, (1e-4, 1e-2))], TypeError,
+        r"param_bounds as a list must hold dicts, one grid each, as GridSearchCV's "
+        r"param_grid does.*entries \[0\] are not non-empty dicts",
+    ),
+    "empty-list-of-grids": ([], TypeError, r"param_bounds is an empty list: give at least one"),
     "non-str-key": ({1: (0.0, 1.0)}, TypeError, r"param_bounds keys must be parameter names"),
 }
 
@@ -190,16 +197,16 @@ def test_misspelled_key_suggests_the_right_one(build, key, suggestion):
 
 
 UNSUPPORTED = {
-    "lr": ({"lr": (1e-4, 1e-1, "log")}, r"'lr' cannot be tuned by HypernetSearchCV: it "
-           r"shapes the optimizer.*GridSearchCV.*'estimator__lr'"),
+    "lr": ({"lr": (1e-4, 1e-1, "log")}, r"'lr' cannot be tuned by gradient: it "
+           r"shapes the optimizer.*grid axis.*\{'lr': \[0\.0001, 0\.1\]\}"),
     "max_epochs": ({"max_epochs": (2.0, 10.0)}, r"'max_epochs' cannot be tuned by "
-                   r"HypernetSearchCV: it sets the training budget.*GridSearchCV"),
+                   r"gradient: it sets the training budget.*\{'max_epochs': \[2\.0, 10\.0\]\}"),
     "batch_size": ({"batch_size": (8.0, 64.0)}, r"'batch_size' cannot be tuned by "
-                   r"HypernetSearchCV: it is discrete.*GridSearchCV"),
+                   r"gradient: it is discrete.*grid axis"),
     "optimizer__momentum": (
         {"optimizer__momentum": (0.0, 0.9)},
-        r"'optimizer__momentum' cannot be tuned by HypernetSearchCV: it shapes the "
-        r"optimizer.*GridSearchCV",
+        r"'optimizer__momentum' cannot be tuned by gradient: it shapes the "
+        r"optimizer.*\{'optimizer__momentum': \[0\.0, 0\.9\]\}",
     ),
 }
 

@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 import torch
 from helpers import classification_data
-from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from skorch import NeuralNetClassifier
@@ -48,6 +47,16 @@ MIGRATED = {
     "net__module__dropout": [0, 0.5],
     "net__optimizer__weight_decay": [1e-5, 1e-3],
 }
+# the same user's first try at ranges: three keys no range can tune, a misspelled
+# key, a range on another step, and a list value the module does not take
+BAD = {
+    "net__lr": (0.01, 0.02),
+    "net__max_epochs": (2, 3),
+    "net__module__num_units": (4, 8),
+    "net__modul__dropout": (0.0, 0.5),
+    "scale__with_mean": (True, False),
+    "net__module__dropout": ["none", 0.5],
+}
 X, Y = classification_data(90)
 
 
@@ -59,58 +68,59 @@ def error_for(param_bounds):
     return str(excinfo.value), excinfo.type
 
 
-def test_a_migrated_grid_gets_one_error_naming_every_key(no_training):
-    message, kind = error_for(MIGRATED)
+def test_the_migrated_grid_needs_no_change(no_training, capsys):
+    """Lists are grid axes: the grid a GridSearchCV user brings is a plain grid search
+    (no hyper-training, which no_training refuses), and says once per list on a
+    tunable key that a range would tune it by gradient."""
+    search = HypernetSearchCV(pipeline(), MIGRATED, cv=2).fit(X, Y)
+    assert len(search.cv_results_["params"]) == 32
+    out = capsys.readouterr().out.splitlines()
+    assert [line.split("]")[0] for line in out] == [
+        "param_bounds['net__module__dropout'", "param_bounds['net__optimizer__weight_decay'"]
+    assert "a range {'net__optimizer__weight_decay': (1e-05, 0.001, 'log')}" in out[1]
+
+
+def test_bad_keys_get_one_error_naming_every_key(no_training):
+    message, kind = error_for(BAD)
     assert kind is ParamBoundsError
     assert issubclass(kind, TypeError) and issubclass(kind, UnsupportedHyperparameterError)
-    assert message.startswith("param_bounds has 5 problems")
+    assert message.startswith(f"param_bounds has {len(BAD)} problems")
     lines = message.splitlines()[1:]
-    assert len(lines) == 5
-    for line, key in zip(lines, MIGRATED):
-        assert line.startswith(f"- '{key}'") or line.startswith(f"- param_bounds['{key}']")
-        # the outer grid names the key with its step prefix and the user's own list
-        assert f"{{'estimator__{key}': {MIGRATED[key]!r}}}" in line
-    # one piece of advice per key: the untunable lists are never told to become ranges
-    for line in lines[:3]:
-        assert "Give the range" not in line
-    for line in lines[3:]:
-        assert "Give the range" in line
+    assert len(lines) == len(BAD)
+    for line, key in zip(lines, BAD):
+        assert f"'{key}'" in line.split(":")[0]
+    # no fix nests the search: keys like lr need none now
+    assert "estimator__" not in message and "GridSearchCV(search" not in message
 
 
-def outer_grids(message):
-    return [ast.literal_eval(m) for m in re.findall(r"GridSearchCV\(search, (\{.*?\})\)", message)]
-
-
-def ranges(message):
-    return [ast.literal_eval(m) for m in re.findall(r"Give the range, e\.g\. (\{.*?\})", message)]
+def axes(message):
+    """The grid axes the message offers as fixes, ``{'KEY': [...]}``, as dicts."""
+    return [ast.literal_eval(m) for m in re.findall(r"(\{'[\w_]+': \[[^\]]*\]\})", message)]
 
 
 def test_the_fixes_in_the_message_build_a_search_that_fits():
-    message, _ = error_for(MIGRATED)
-    bounds = {k: v for r in ranges(message) for k, v in r.items()}
-    assert bounds == {"net__module__dropout": (0, 0.5),
-                      "net__optimizer__weight_decay": (1e-5, 1e-3, "log")}
-    outer = {k: v for g in outer_grids(message)[:3] for k, v in g.items()}
-    assert outer == {"estimator__net__lr": [0.01, 0.02], "estimator__net__max_epochs": [2, 3],
-                     "estimator__net__module__num_units": [4, 8]}
-    search = HypernetSearchCV(pipeline(), bounds, cv=2, random_state=0, verify=0)
-    fitted = GridSearchCV(search, outer, cv=2).fit(X, Y)
-    assert set(fitted.best_params_) == set(outer)
-    inner = fitted.best_estimator_
-    assert set(inner.best_params_) == set(bounds)
-    assert inner.best_estimator_.named_steps["net"].lr == fitted.best_params_["estimator__net__lr"]
-    assert np.isfinite(fitted.best_score_)
+    message, _ = error_for({key: BAD[key] for key in list(BAD)[:3]} | {
+        "scale__with_mean": (True, False), "net__module__dropout": (0.0, 0.5)})
+    fixed = {k: v for axis in axes(message) for k, v in axis.items()}
+    assert fixed == {"net__lr": [0.01, 0.02], "net__max_epochs": [2, 3],
+                     "net__module__num_units": [4, 8], "scale__with_mean": [True, False]}
+    search = HypernetSearchCV(pipeline(), {**fixed, "net__module__dropout": (0.0, 0.5)},
+                              cv=2, random_state=0, verify=1).fit(X, Y)
+    assert len(search.cv_results_["params"]) == 16
+    assert set(search.best_params_) == set(fixed) | {"net__module__dropout"}
+    net = search.best_estimator_.named_steps["net"]
+    assert net.lr == search.best_params_["net__lr"]
+    assert np.isfinite(search.best_score_)
 
 
 def test_a_misspelled_and_a_foreign_key_are_told_with_the_pipeline_prefix(no_training):
     message, kind = error_for({"net__modul__dropout": (0.0, 0.5),
-                               "scale__with_mean": [True, False],
+                               "scale__with_mean": (True, False),
                                "net__lr": (0.01, 0.1)})
     assert kind is ParamBoundsError
     assert "Did you mean 'net__module__dropout'?" in message
-    assert "GridSearchCV(search, {'estimator__scale__with_mean': [True, False]})" in message
-    # a range for an untunable key has no list to show
-    assert "GridSearchCV(search, {'estimator__net__lr': [...]})" in message
+    assert "a list in param_bounds: {'scale__with_mean': [True, False]}" in message
+    assert "{'net__lr': [0.01, 0.1]}" in message
     assert "e.g. 'net__optimizer__weight_decay'" in message
 
 
@@ -125,7 +135,18 @@ def test_the_suggested_spelling_works():
 def test_one_problem_keeps_its_own_error_type(no_training):
     message, kind = error_for({"net__module__num_units": (4, 8)})
     assert kind is UnsupportedHyperparameterError
-    assert "GridSearchCV(search, {'estimator__net__module__num_units': [...]})" in message
+    assert "{'net__module__num_units': [4, 8]}" in message
+
+
+def test_a_list_value_the_net_does_not_take_is_refused_before_training(no_training):
+    message, kind = error_for({"net__module__width": [4, 8], "net__lr": [0.01, 0.1]})
+    assert kind is TypeError
+    assert message.startswith("param_bounds['net__module__width'] = [4, 8]: the estimator "
+                              "does not take net__module__width=4")
+    message, kind = error_for({"net__module__dropout": [], "scale__nonsense": [1]})
+    assert kind is ParamBoundsError
+    assert "param_bounds['net__module__dropout'] is an empty list" in message
+    assert "scale__nonsense=1" in message
 
 
 def test_checking_the_keys_draws_nothing_from_the_caller_s_rng():
@@ -150,16 +171,13 @@ class Activation(nn.Module):
         return torch.softmax(torch.relu(h) if self.act == "relu" else torch.tanh(h), dim=-1)
 
 
-def test_lists_of_strings_classes_and_numpy_numbers_get_pasteable_fixes(no_training):
+def test_lists_of_strings_classes_and_numpy_numbers_are_grid_axes(no_training, capsys):
     net = NeuralNetClassifier(Activation, max_epochs=2, train_split=None, verbose=0)
     search = HypernetSearchCV(net, {"module__act": ["relu", "tanh"],
                                     "optimizer": [torch.optim.SGD, torch.optim.Adam],
                                     "module__dropout": np.array([0.1, 0.3])}, cv=2)
-    with pytest.raises(ParamBoundsError) as excinfo:
-        search.fit(X, Y)
-    act, optimizer, dropout = str(excinfo.value).splitlines()[1:]
-    assert "not one. Try them with a GridSearchCV" in act and "Give the range" not in act
-    assert "{'estimator__optimizer': [torch.optim.sgd.SGD, torch.optim.adam.Adam]}" in optimizer
-    assert "e.g. {'module__dropout': (0.1, 0.3)}" in dropout
-    grid = ast.literal_eval(re.search(r"GridSearchCV\(search, (\{.*?\})\)", dropout).group(1))
-    assert grid == {"estimator__module__dropout": [0.1, 0.3]}
+    search.fit(X, Y)  # no range: a plain grid, no hyper-training
+    assert len(search.cv_results_["params"]) == 8
+    assert search.best_params_["optimizer"] in (torch.optim.SGD, torch.optim.Adam)
+    [note] = capsys.readouterr().out.splitlines()
+    assert note.startswith("param_bounds['module__dropout'] = [0.1, 0.3] is searched as a grid")

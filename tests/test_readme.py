@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 README = Path(__file__).parents[1] / "README.md"
 
 
@@ -46,3 +48,22 @@ def test_user_guide_own_net_recipe_runs(tmp_path):
     found = eval(params)
     assert 0.0 <= found["neuralnetregressor__module__dropout"] <= 0.6
     assert float(score) > 0.2  # R^2 of the diabetes targets, far above a constant's 0
+
+
+@pytest.mark.slow
+def test_the_mixed_grid_paragraph_runs_after_the_quickstart(tmp_path):
+    """The README's "replace GridSearchCV" block, run after the quickstart it builds on:
+    lists are grid axes (one row per combination), ranges tuned, every key found."""
+    text = README.read_text()
+    start = text.index("Replace `GridSearchCV(net, grid)`")
+    block = re.search(r"```python\n(.*?)```", text[start:], re.S).group(1)
+    script = tmp_path / "mixed.py"
+    script.write_text(quickstart_code() + block + "\nprint(len(search.cv_results_['params']),"
+                      " sorted(search.best_params_))\n")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=900)
+    assert done.returncode == 0, done.stderr
+    n_rows, keys = done.stdout.strip().splitlines()[-1].split(" ", 1)
+    assert int(n_rows) == 4  # 2 learning rates x 2 epoch counts
+    assert eval(keys) == sorted(["net__lr", "net__max_epochs", "net__module__dropout",
+                                 "net__optimizer__weight_decay"])
