@@ -120,7 +120,8 @@ def fit_grid(search, ranks, X, y, prepared):
     prepared : dict
         What the search prepared once for every combination: ``splits``,
         ``scorers``, ``refit_metric``, ``routed``, ``params`` (the fit params),
-        ``seed``, ``device`` and ``root`` (the callbacks' root context).
+        ``seed``, ``verify_seed`` (the real fits'), ``device``, ``root`` (the
+        callbacks' root context) and ``comm`` (the processes' collectives).
 
     Returns
     -------
@@ -136,8 +137,9 @@ def fit_grid(search, ranks, X, y, prepared):
     rows = [None] * len(combos)
     for i, sub in zip(searched, subs):
         rows[i] = _best_row(sub, combos[i].fixed, prepared["refit_metric"])
-    for i, row in zip(plain, _fit_plain(search, X, y, [combos[i].fixed for i in plain],
-                                        prepared)):
+    plain_rows = prepared["comm"].on_root(  # on rank 0, then broadcast
+        lambda: _fit_plain(search, X, y, [combos[i].fixed for i in plain], prepared))
+    for i, row in zip(plain, plain_rows):
         rows[i] = row
     results = rows_table(rows)
     by_combination = [None] * len(combos)
@@ -157,7 +159,8 @@ def _fit_searches(search, ranks, X, y, combos, prepared):
     """One continuous search per combination: in turn, or through joblib when
     ``n_jobs`` asks for workers and one process runs the fit."""
     subs = [_sub_search(search, combo, prepared) for combo in combos]
-    parallel = len(subs) > 1 and search.n_jobs not in (None, 1) and not _distributed()
+    parallel = len(subs) > 1 and search.n_jobs not in (None, 1) and \
+        prepared["comm"].world_size == 1
     if not parallel:
         fitted = []
         for i, (sub, combo) in enumerate(zip(subs, combos)):
@@ -180,12 +183,6 @@ def _fit_one(sub, X, y, params, ranks=None):
         if ranks is None:  # a joblib worker: a fit of its own
             return sub.fit(X, y, **params)
         return sub._fit_search(ranks, X, y, **params)
-
-
-def _distributed():
-    import torch.distributed as dist
-
-    return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
 
 
 def _sub_search(search, combo, prepared):

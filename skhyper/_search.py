@@ -665,15 +665,18 @@ n_splits_, refit_time_, multimetric_
         fit_params = _check_method_params(X, params=params)
         routed = self._get_routed_params_for_fit(fit_params)
         splits = self._splits(X, y, routed.splitter.split)
-        seed = self._seed()
+        device = net.device
+        comm = ranks.start(len(splits), device)  # checks the world size, as a search does
+        splits = comm.broadcast_object(splits)  # under torchrun: rank 0's splits and seed
+        seed = comm.broadcast_object(self._seed())
         inner_seed = clone(self).set_params(random_state=seed)._seed()  # each search's
         fixed = self.random_state is not None
-        device = net.device
         metadata = _callbacks.callback_metadata(fit_params)
         root = _callbacks.open_root(self, X, y, metadata)
         prepared = {"splits": splits, "scorers": scorers, "refit_metric": refit_metric,
                     "routed": routed, "params": params, "seed": seed,
-                    "verify_seed": inner_seed + 1, "device": device, "root": root}
+                    "verify_seed": inner_seed + 1, "device": device, "root": root,
+                    "comm": comm}
         fitted = fit_grid(self, ranks, X, y, prepared)
         results = fitted["cv_results_"]
         multimetric = "mean_test_score" not in results
@@ -686,8 +689,9 @@ n_splits_, refit_time_, multimetric_
         if self.refit or not multimetric:
             fitted.update(self._best_combination(results, refit_metric, fitted))
         if self.refit:
-            fitted.update(self._refit(fitted["best_params_"], X, y, routed,
-                                      inner_seed + 2 if fixed else None, device, root))
+            fitted.update(comm.on_root(lambda: self._refit(  # on rank 0, then broadcast
+                fitted["best_params_"], X, y, routed, inner_seed + 2 if fixed else None,
+                device, root)))
         self.__dict__.update(fitted)
         root.call_on_fit_task_end(estimator=self, X=X, y=y, metadata=metadata)
         if self.verbose > 0:

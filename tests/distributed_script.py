@@ -1,7 +1,7 @@
 """A user's script, run under torchrun by tests/test_distributed.py (not collected).
 
 ``python -m torch.distributed.run --standalone --nproc_per_node=N
-tests/distributed_script.py OUT_DIR CV [dropout] [draws]`` fits one HypernetSearchCV,
+tests/distributed_script.py OUT_DIR CV [dropout] [draws] [grid]`` fits one HypernetSearchCV,
 unchanged from a single-process script, and writes this rank's key outputs to
 ``OUT_DIR/rank<RANK>.pkl``. :func:`fit_search` is also what the test runs in
 one process, as the oracle.
@@ -57,12 +57,14 @@ def data(n=240):
     return X, y
 
 
-def fit_search(cv, dropout=0.0, draws=False):
-    """The search every run fits: 6 epochs (2 of warm-up), 4 candidate rows, a refit."""
+def fit_search(cv, dropout=0.0, draws=False, grid=False):
+    """The search every run fits: 6 epochs (2 of warm-up), 4 candidate rows, a refit;
+    with ``grid``, a learning-rate list next to the range (two searches)."""
     net = NeuralNetClassifier(Net, module__dropout=dropout, module__draws=draws,
                               max_epochs=6, batch_size=32,
                               lr=1e-2, optimizer=torch.optim.Adam, train_split=None, verbose=0)
-    search = HypernetSearchCV(net, BOUNDS, cv=cv, scoring="neg_log_loss", n_candidates=4,
+    bounds = {**BOUNDS, "lr": [1e-2, 3e-2]} if grid else BOUNDS
+    search = HypernetSearchCV(net, bounds, cv=cv, scoring="neg_log_loss", n_candidates=4,
                               hyper_lr=0.3, random_state=0)
     return search.fit(*data())
 
@@ -87,9 +89,10 @@ if __name__ == "__main__":
     out_dir, cv = sys.argv[1], int(sys.argv[2])
     dropout = 0.3 if "dropout" in sys.argv[3:] else 0.0
     draws = "draws" in sys.argv[3:]
+    grid = "grid" in sys.argv[3:]
     rank = os.environ["RANK"]
     try:
-        outputs = key_outputs(fit_search(cv, dropout, draws))
+        outputs = key_outputs(fit_search(cv, dropout, draws, grid))
     except Exception as exc:  # the failure test reads what each rank raised
         with open(os.path.join(out_dir, f"rank{rank}.error"), "w") as f:
             f.write(f"{type(exc).__name__}: {exc}")

@@ -101,6 +101,19 @@ def test_two_processes_per_fold_split_its_batches_as_one_process_does(tmp_path):
         np.testing.assert_array_equal(fitted["trajectory_t"], ranks[0]["trajectory_t"])
 
 
+def test_two_processes_fit_a_grid_as_one_process_does(tmp_path):
+    """Grid axes under torchrun: every combination's search shares the folds across
+    the ranks, the grid's splits and seed come from rank 0, and every rank ends with
+    the single process's rows and refit."""
+    run = launch(tmp_path, 2, 2, "grid")
+    assert run.returncode == 0, run.stderr[-3000:]
+    oracle = key_outputs(fit_search(2, grid=True))
+    ranks = rank_outputs(tmp_path, 2)
+    for fitted in ranks:
+        assert [p["lr"] for p in fitted["params"]] == [1e-2, 3e-2]  # a row per combination
+        assert_same_search(fitted, oracle, EXACT)
+
+
 def test_two_processes_with_dropout_fit_the_single_process_search(tmp_path):
     run = launch(tmp_path, 2, 4, "dropout")
     assert run.returncode == 0, run.stderr[-3000:]
