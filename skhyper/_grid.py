@@ -22,7 +22,7 @@ import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
-from joblib import Parallel, delayed
+from joblib import Parallel
 from numpy.ma import MaskedArray
 from scipy.stats import rankdata
 from sklearn.base import clone
@@ -156,32 +156,25 @@ def fit_grid(search, ranks, X, y, prepared):
 
 
 def _fit_searches(search, ranks, X, y, combos, prepared):
-    """One continuous search per combination: in turn, or through joblib when
-    ``n_jobs`` asks for workers and one process runs the fit."""
-    subs = [_sub_search(search, combo, prepared) for combo in combos]
-    parallel = len(subs) > 1 and search.n_jobs not in (None, 1) and \
-        prepared["comm"].world_size == 1
-    if not parallel:
-        fitted = []
-        for i, (sub, combo) in enumerate(zip(subs, combos)):
-            if search.verbose > 0:
-                shown = ", ".join(f"{k}={v!r}" for k, v in combo.fixed.items())
-                print(f"HypernetSearchCV: combination {i + 1} of {len(combos)}: {shown}")
-            fitted.append(_fit_one(sub, X, y, prepared["params"], ranks))
-        return fitted
-    for sub in subs:
-        sub.set_params(n_jobs=None)  # the workers are the combinations'
-    return Parallel(n_jobs=search.n_jobs, pre_dispatch=search.pre_dispatch)(
-        delayed(_fit_one)(sub, X, y, prepared["params"]) for sub in subs)
+    """One continuous search per combination, in turn; ``n_jobs`` parallelizes each
+    search's real fits, as it does without lists. (Not the searches themselves: a
+    fitted search returned by a joblib worker pickles its skorch nets with plain
+    pickle, which fails for a module class defined in the user's ``__main__``.)"""
+    fitted = []
+    for i, combo in enumerate(combos):
+        if search.verbose > 0:
+            shown = ", ".join(f"{k}={v!r}" for k, v in combo.fixed.items())
+            print(f"HypernetSearchCV: combination {i + 1} of {len(combos)}: {shown}")
+        fitted.append(_fit_one(_sub_search(search, combo, prepared), X, y,
+                               prepared["params"], ranks))
+    return fitted
 
 
-def _fit_one(sub, X, y, params, ranks=None):
+def _fit_one(sub, X, y, params, ranks):
     """One combination's search. Its best point is not the grid's answer, so its
     "at a bound" warnings wait: the grid warns for the best combination only."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="best_params_: ", category=SkhyperWarning)
-        if ranks is None:  # a joblib worker: a fit of its own
-            return sub.fit(X, y, **params)
         return sub._fit_search(ranks, X, y, **params)
 
 

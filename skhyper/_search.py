@@ -204,9 +204,9 @@ return_train_score
         ``verbose>=2`` adds each fold's training loss every epoch. ``scoring``
         ranks the points the search visited; the differentiable objective is
         always the net's own criterion. ``n_jobs`` parallelizes the
-        verification fits (with grid axes, the combinations' searches). They
-        follow joblib's active backend, and so does the refit when that backend
-        is not a local one: under
+        verification fits (with grid axes, each combination's in turn, and the
+        candidates without a range). They follow joblib's active backend, and so
+        does the refit when that backend is not a local one: under
         ``joblib.parallel_backend("dask")`` both run on the Dask cluster's
         workers, seeded inside each task (docs/scaling_out.md).
         ``error_score`` applies to scoring and verification fits; a

@@ -225,7 +225,9 @@ def test_a_numeric_list_on_a_tunable_key_prints_one_line_and_is_searched(capsys)
     assert set(search.cv_results_["source"]) == {"grid"}
 
 
-def test_combinations_in_parallel_give_the_single_process_result():
+def test_n_jobs_gives_the_single_worker_result():
+    """With n_jobs the combinations still run in turn, their real fits in parallel,
+    each seeded by its fold: the result is the single worker's."""
     grid = {"lr": [0.01, 0.03], "module__dropout": (0.0, 0.5)}
     one = HypernetSearchCV(make_classifier(max_epochs=3), grid, cv=CV, random_state=0)
     two = clone(one).set_params(n_jobs=2)

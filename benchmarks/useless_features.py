@@ -1,0 +1,251 @@
+"""Where one decay per input pays: many useless features (issue 22).
+
+The workload is this project's own (data seed 2026 + the search seed, not the
+issue's numbers): ``make_classification(1000, 200, n_informative=8,
+n_redundant=0, shuffle=False)`` (the informative columns first), 400 stratified
+training rows and 600 test rows, ``StandardScaler`` fitted on the training rows,
+float32, ``cv = StratifiedKFold(3, shuffle=True, random_state=0)``. The net is an
+MLP 200-64-2 (``self.hidden``, ReLU, ``self.out``, logits, ``CrossEntropyLoss``),
+Adam lr 1e-3, 40 epochs, batch 32: with 400 rows and 200 inputs it overfits
+without decay.
+
+Searches, per seed (torch seeded with it before each):
+
+* the untuned net (no decay);
+* ``GridSearchCV`` over one scalar ``optimizer__weight_decay`` (11 log-spaced
+  points in 1e-5..1);
+* ``HypernetSearchCV`` with ``PerInput(loguniform(1e-5, 1), params="hidden.weight")``:
+  one decay per input feature (ARD), 200 hyperparameters;
+* ``RandomizedSearchCV`` and ``OptunaSearchCV`` (TPE) over the same 200-dim box,
+  through :class:`PerInputDecayNet` (whose training loss adds
+  ``sum_j 0.5 * decay_j * ||hidden.weight[:, j]||^2``, the loss whose gradient
+  torch's decay adds), at equal wall time and at 10x HypernetSearchCV's.
+
+Reported: cost in plain fits (wall time over one plain fit of the untuned net),
+the searcher's own CV log-loss (``-best_score_``: real fits for every method), the
+refit's test log-loss and accuracy, mean ± sd over seeds; for the per-input search,
+the share of its 200 decays within 5% of a bound (log range) and the Spearman
+correlation between a column's decay and its being useless (positive: the useless
+columns got the larger decays). Run::
+
+    python benchmarks/useless_features.py --seeds 0 1 2 --save
+    python benchmarks/useless_features.py --quick       # seed 0, 3x peers, minutes
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import scipy.stats
+import torch
+from sklearn.datasets import make_classification
+from sklearn.metrics import accuracy_score, log_loss
+from sklearn.model_selection import (
+    GridSearchCV,
+    RandomizedSearchCV,
+    StratifiedKFold,
+    cross_val_score,
+    train_test_split,
+)
+from sklearn.preprocessing import StandardScaler
+from skorch import NeuralNetClassifier
+from torch import nn
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from provenance import metadata, save  # noqa: E402
+from suite import optuna_available, timed  # noqa: E402
+
+from skhyper import HypernetSearchCV, PerInput  # noqa: E402
+
+N_FEATURES, N_INFORMATIVE = 200, 8
+LOW, HIGH = 1e-5, 1.0
+SCORING = "neg_log_loss"
+NET_KWARGS = dict(criterion=nn.CrossEntropyLoss, optimizer=torch.optim.Adam, lr=1e-3,
+                  max_epochs=40, batch_size=32, train_split=None, verbose=0)
+
+
+class MLP(nn.Module):
+    def __init__(self, n_in=N_FEATURES, n_hidden=64):
+        super().__init__()
+        self.hidden = nn.Linear(n_in, n_hidden)
+        self.out = nn.Linear(n_hidden, 2)
+
+    def forward(self, X):
+        return self.out(torch.relu(self.hidden(X)))
+
+
+class DecayedMLP(MLP):
+    """MLP whose constructor takes one decay per input, ``decay_0 .. decay_199``, so
+    that sampling searches can set them (``module__decay_j``)."""
+
+    def __init__(self, n_in=N_FEATURES, n_hidden=64, **decays):
+        super().__init__(n_in, n_hidden)
+        self.register_buffer("decays", torch.tensor(
+            [float(decays.get(f"decay_{j}", 0.0)) for j in range(n_in)]))
+
+
+class PerInputDecayNet(NeuralNetClassifier):
+    """The training loss adds ``sum_j 0.5 * decay_j * ||hidden.weight[:, j]||^2``."""
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        loss = super().get_loss(y_pred, y_true, X=X, training=training)
+        if training:
+            weight = self.module_.hidden.weight
+            loss = loss + 0.5 * (self.module_.decays * weight.pow(2).sum(dim=0)).sum()
+        return loss
+
+
+def plain_net(**overrides):
+    return NeuralNetClassifier(MLP, **{**NET_KWARGS, **overrides})
+
+
+def peer_net(**overrides):
+    return PerInputDecayNet(DecayedMLP, **{**NET_KWARGS, **overrides})
+
+
+def make_cv():
+    return StratifiedKFold(3, shuffle=True, random_state=0)
+
+
+def data(seed):
+    X, y = make_classification(1000, N_FEATURES, n_informative=N_INFORMATIVE, n_redundant=0,
+                               shuffle=False, random_state=2026 + seed)
+    X_train, X_test, y_train, y_test = train_test_split(X, y, train_size=400, stratify=y,
+                                                        random_state=seed)
+    scaler = StandardScaler().fit(X_train)
+    return (scaler.transform(X_train).astype(np.float32),
+            scaler.transform(X_test).astype(np.float32), y_train, y_test)
+
+
+def test_metrics(estimator, X_test, y_test):
+    proba = estimator.predict_proba(X_test)
+    return {"test_loss": float(log_loss(y_test, proba, labels=[0, 1])),
+            "test_accuracy": float(accuracy_score(y_test, proba.argmax(1)))}
+
+
+def peer(kind, n_trials, seed):
+    keys = [f"module__decay_{j}" for j in range(N_FEATURES)]
+    if kind == "random":
+        space = {k: scipy.stats.loguniform(LOW, HIGH) for k in keys}
+        return RandomizedSearchCV(peer_net(), space, n_iter=n_trials, cv=make_cv(),
+                                  scoring=SCORING, random_state=seed)
+    import optuna
+    from optuna.distributions import FloatDistribution
+    from optuna_integration import OptunaSearchCV
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    warnings.filterwarnings("ignore", message=".*optuna.terminator", category=FutureWarning)
+    space = {k: FloatDistribution(LOW, HIGH, log=True) for k in keys}
+    return OptunaSearchCV(peer_net(), space, n_trials=n_trials, cv=make_cv(), scoring=SCORING,
+                          random_state=seed)
+
+
+def ard_summary(search):
+    """Share of the per-input decays at a bound, and their rank correlation with
+    uselessness (the informative columns are the first ``N_INFORMATIVE``)."""
+    decays = np.asarray(search.best_params_["optimizer__weight_decay"]["hidden.weight"],
+                        dtype=float).ravel()
+    logs = (np.log10(decays) - np.log10(LOW)) / (np.log10(HIGH) - np.log10(LOW))
+    useless = np.arange(N_FEATURES) >= N_INFORMATIVE
+    return {"at_bound": float(np.mean((logs < 0.05) | (logs > 0.95))),
+            "spearman": float(scipy.stats.spearmanr(decays, useless).statistic),
+            "median_informative": float(np.median(decays[~useless])),
+            "median_useless": float(np.median(decays[useless]))}
+
+
+def run_seed(seed, peer_factor, grid_points):
+    X_train, X_test, y_train, y_test = data(seed)
+    torch.manual_seed(seed)
+    plain_net(max_epochs=1).fit(X_train, y_train)  # warm-up
+    torch.manual_seed(seed)
+    untuned, unit = timed(lambda: plain_net().fit(X_train, y_train))
+    rows = {"untuned": {"cost": 1.0, "cv_loss": float(-cross_val_score(
+        plain_net(), X_train, y_train, cv=make_cv(), scoring=SCORING).mean()),
+        **test_metrics(untuned, X_test, y_test)}}
+
+    def record(name, search, seconds, **extra):
+        rows[name] = {"cost": seconds / unit, "cv_loss": float(-search.best_score_),
+                      **test_metrics(search, X_test, y_test), **extra}
+        print(f"  seed {seed}: {name}: {seconds / unit:.1f} plain fits, "
+              f"test {rows[name]['test_loss']:.4f}", flush=True)
+
+    grid = {"optimizer__weight_decay": [float(v) for v in np.geomspace(LOW, HIGH, grid_points)]}
+    torch.manual_seed(seed)
+    search, seconds = timed(lambda: GridSearchCV(plain_net(), grid, cv=make_cv(),
+                                                 scoring=SCORING).fit(X_train, y_train))
+    record("GridSearchCV scalar", search, seconds)
+    bounds = {"optimizer__weight_decay": PerInput(scipy.stats.loguniform(LOW, HIGH),
+                                                  params="hidden.weight")}
+    torch.manual_seed(seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the bound warnings: their share is reported
+        search, hyper_seconds = timed(lambda: HypernetSearchCV(
+            plain_net(), bounds, cv=make_cv(), scoring=SCORING,
+            random_state=seed).fit(X_train, y_train))
+    record("HypernetSearchCV PerInput", search, hyper_seconds, **ard_summary(search))
+    torch.manual_seed(seed)
+    _, trial = timed(lambda: cross_val_score(peer_net(), X_train, y_train, cv=make_cv(),
+                                             scoring=SCORING))
+    kinds = ["random"] + (["optuna"] if optuna_available() else [])
+    for factor in (1.0, peer_factor):
+        n_trials = max(1, int(factor * (hyper_seconds - unit) / trial))
+        for kind in kinds:
+            torch.manual_seed(seed)
+            search, seconds = timed(lambda k=kind, n=n_trials: peer(k, n, seed).fit(
+                X_train, y_train))
+            label = "RandomizedSearchCV" if kind == "random" else "OptunaSearchCV (TPE)"
+            when = "equal time" if factor == 1.0 else f"{factor:g}x time"
+            record(f"{label}, {when}", search, seconds, n_trials=n_trials)
+    return rows
+
+
+def table(by_seed):
+    names = list(next(iter(by_seed.values())))
+    lines = ["| search | cost (plain fits) | CV log-loss | test log-loss | test accuracy |",
+             "|---|---|---|---|---|"]
+
+    def cell(name, key, digits):
+        values = [rows[name][key] for rows in by_seed.values()]
+        sd = f" ± {np.std(values, ddof=1):.{digits}f}" if len(values) > 1 else ""
+        return f"{np.mean(values):.{digits}f}{sd}"
+
+    for name in names:
+        lines.append(f"| {name} | {cell(name, 'cost', 1)} | {cell(name, 'cv_loss', 4)} | "
+                     f"{cell(name, 'test_loss', 4)} | {cell(name, 'test_accuracy', 4)} |")
+    ard = "HypernetSearchCV PerInput"
+    lines += ["", "| seed | share of the 200 decays at a bound | Spearman (decay, useless) | "
+              "median decay, informative | median decay, useless |", "|---|---|---|---|---|"]
+    for seed, rows in by_seed.items():
+        r = rows[ard]
+        lines.append(f"| {seed} | {r['at_bound']:.2f} | {r['spearman']:.2f} | "
+                     f"{r['median_informative']:.3g} | {r['median_useless']:.3g} |")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--peer-factor", type=float, default=10.0)
+    parser.add_argument("--grid-points", type=int, default=11)
+    parser.add_argument("--quick", action="store_true", help="seed 0, peers at 3x, 5 points")
+    parser.add_argument("--save", action="store_true")
+    parser.add_argument("--tag", default="useless_features")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.seeds, args.peer_factor, args.grid_points = [0], 3.0, 5
+    torch.set_num_threads(1)
+    by_seed = {seed: run_seed(seed, args.peer_factor, args.grid_points) for seed in args.seeds}
+    text = table(by_seed)
+    print(text)
+    if args.save:
+        save(args.tag, metadata("useless_features.py", argv), text, {"by_seed": by_seed})
+    return by_seed
+
+
+if __name__ == "__main__":
+    main()
