@@ -194,9 +194,10 @@ def _best_row(sub, fixed, refit_metric):
     results = sub.cv_results_
     if hasattr(sub, "best_index_"):
         index = sub.best_index_
-    else:  # multimetric without a refit: the best of the refit metric, as GridSearchCV
-        metric = refit_metric if f"rank_test_{refit_metric}" in results else "score"
-        index = int(np.argmin(results[f"rank_test_{metric}"]))
+    else:  # multimetric: the best of the refit metric (without one, of the first metric)
+        ranks = [key for key in results if key.startswith("rank_test_")]
+        key = f"rank_test_{refit_metric}"
+        index = int(np.argmin(results[key if key in results else ranks[0]]))
     row = {key: column[index] for key, column in results.items()
            if not key.startswith(("param_", "rank_")) and key != "params"}
     row["params"] = {**fixed, **results["params"][index]}

@@ -203,6 +203,17 @@ def test_the_landscape_methods_read_the_best_combination_s_hypernets(mixed):
     np.testing.assert_allclose(loss, best.predicted_loss(X, Y, points)["mean_loss"])
 
 
+def test_multimetric_without_refit_keeps_one_row_per_combination():
+    """As GridSearchCV with two metrics and refit=False: no best_*, every row kept."""
+    scoring = {"acc": "accuracy", "nll": "neg_log_loss"}
+    search = HypernetSearchCV(make_classifier(max_epochs=2), {"lr": [0.01, 0.03],
+                              "module__dropout": (0.0, 0.5)}, cv=CV, scoring=scoring,
+                              refit=False, random_state=0).fit(X, Y)
+    assert [p["lr"] for p in search.cv_results_["params"]] == [0.01, 0.03]
+    assert {"rank_test_acc", "rank_test_nll"} <= set(search.cv_results_)
+    assert not hasattr(search, "best_params_")
+
+
 def test_set_params_with_the_pipeline_prefix_reaches_every_combination():
     search = HypernetSearchCV(pipeline(), {"net__lr": [0.01]}, cv=CV)
     search.set_params(estimator__net__max_epochs=2,
