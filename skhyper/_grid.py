@@ -23,10 +23,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from joblib import Parallel
-from numpy.ma import MaskedArray
 from scipy.stats import rankdata
 from sklearn.base import clone
 from sklearn.model_selection import ParameterGrid
+from sklearn.model_selection._search import _yield_masked_array_for_each_param
 from sklearn.model_selection._validation import (
     _insert_error_scores,
     _warn_or_raise_about_fit_failures,
@@ -141,14 +141,11 @@ def fit_grid(search, ranks, X, y, prepared):
         lambda: _fit_plain(search, X, y, [combos[i].fixed for i in plain], prepared))
     for i, row in zip(plain, plain_rows):
         rows[i] = row
-    results = rows_table(rows)
-    by_combination = [None] * len(combos)
-    for i, sub in zip(searched, subs):
-        by_combination[i] = sub
+    by_index = dict(zip(searched, subs))
     return {
-        "cv_results_": results,
+        "cv_results_": rows_table(rows),
         "hypernet_results_": _visited(subs, searched, combos),
-        "grid_searches_": by_combination,
+        "grid_searches_": [by_index.get(i) for i in range(len(combos))],
         "search_time_": float(sum(sub.search_time_ for sub in subs)),
         "n_splits_": len(prepared["splits"]),
         "split_indices_": prepared["splits"],
@@ -198,10 +195,7 @@ def _best_row(sub, fixed, refit_metric):
         ranks = [key for key in results if key.startswith("rank_test_")]
         key = f"rank_test_{refit_metric}"
         index = int(np.argmin(results[key if key in results else ranks[0]]))
-    row = {key: column[index] for key, column in results.items()
-           if not key.startswith(("param_", "rank_")) and key != "params"}
-    row["params"] = {**fixed, **results["params"][index]}
-    return row
+    return table_row(results, index, {**fixed, **results["params"][index]})
 
 
 def _fit_plain(search, X, y, candidates, prepared):
@@ -222,8 +216,7 @@ def _fit_plain(search, X, y, candidates, prepared):
         _insert_error_scores(out, search.error_score)
     table = with_source(with_scored_by(search._format_results(candidates, len(splits), out),
                                        SCORED_BY_REAL_FITS), GRID_SOURCE)
-    return [{key: column[i] for key, column in table.items()
-             if not key.startswith(("param_", "rank_"))} for i in range(len(candidates))]
+    return [table_row(table, i, params) for i, params in enumerate(candidates)]
 
 
 def _visited(subs, searched, combos):
@@ -233,12 +226,18 @@ def _visited(subs, searched, combos):
     for i, sub in zip(searched, subs):
         table = sub.hypernet_results_
         for j, params in enumerate(table["params"]):
-            row = {key: column[j] for key, column in table.items()
-                   if not key.startswith(("param_", "rank_")) and key != "params"}
-            row["params"] = {**combos[i].fixed, **params}
-            row["combination"] = i
-            rows.append(row)
+            rows.append({**table_row(table, j, {**combos[i].fixed, **params}),
+                         "combination": i})
     return rows_table(rows) if rows else {"params": [], "combination": np.array([], int)}
+
+
+def table_row(table, i, params):
+    """Row ``i`` of a ``cv_results_``-shaped ``table`` as a dict, with ``params`` for its
+    parameters (``param_*`` and ``rank_*`` are left out: :func:`rows_table` remakes them)."""
+    row = {key: column[i] for key, column in table.items()
+           if not key.startswith(("param_", "rank_")) and key != "params"}
+    row["params"] = params
+    return row
 
 
 def rows_table(rows):
@@ -256,7 +255,7 @@ def rows_table(rows):
     params = [row["params"] for row in rows]
     times = [key for key in rows[0] if key.endswith(("_fit_time", "_score_time"))]
     table = {key: np.array([row[key] for row in rows], dtype=float) for key in times}
-    table.update(_param_columns(params))
+    table.update(_yield_masked_array_for_each_param(params))  # as GridSearchCV's
     table["params"] = params
     for key in rows[0]:
         if key in table:
@@ -270,19 +269,6 @@ def rows_table(rows):
     for key in [k for k in table if k.startswith("mean_test_")]:
         table.setdefault(f"rank_test_{key[len('mean_test_'):]}", _rank(table[key]))
     return table
-
-
-def _param_columns(params):
-    """``param_KEY`` columns, masked where a row has no KEY (as GridSearchCV's)."""
-    keys = list(dict.fromkeys(key for p in params for key in p))
-    columns = {}
-    for key in keys:
-        column = MaskedArray(np.empty(len(params), dtype=object), mask=True)
-        for i, p in enumerate(params):
-            if key in p:
-                column[i] = p[key]
-        columns[f"param_{key}"] = column
-    return columns
 
 
 def _rank(means):

@@ -19,6 +19,7 @@ from sklearn.base import clone
 
 from ._blocks import check_block_key, is_block
 from ._folds import split_estimator
+from ._grid import is_axis
 from ._space import _parse_entry
 from ._targets import resolve_target
 from .exceptions import ParamBoundsError
@@ -95,7 +96,7 @@ def _problem(key, spec, step_name, estimator, fresh):
     """``(exception or None, note or None)`` for one entry of ``param_bounds``."""
     if not isinstance(key, str):
         return TypeError(f"param_bounds keys must be parameter names (str); got {key!r}."), None
-    if isinstance(spec, (list, np.ndarray)):
+    if is_axis(spec):
         values = [v.item() if isinstance(v, np.generic) else v for v in spec]
         return _axis_problem(key, values, step_name, estimator, fresh)
     if step_name is not None and not key.startswith(f"{step_name}__"):

@@ -303,7 +303,6 @@ class CriterionAttribute(HyperTarget):
             setattr(holder, attr, self.neutral)
 
 
-
 def register_target(key, target_class):
     """Route a hyperparameter key to a target of your own.
 

@@ -22,6 +22,29 @@ class TinyClassifier(nn.Module):
 
 
 
+class WidthDropout(nn.Module):
+    """The module of skorch's GridSearchCV example: a width and a dropout."""
+
+    def __init__(self, num_units=10, dropout=0.5):
+        super().__init__()
+        self.dense0 = nn.Linear(8, num_units)
+        self.dropout = nn.Dropout(dropout)
+        self.output = nn.Linear(num_units, 3)
+
+    def forward(self, X):
+        return torch.softmax(self.output(self.dropout(torch.relu(self.dense0(X)))), dim=-1)
+
+
+def width_dropout_pipeline(max_epochs=2):
+    """A migrating user's Pipeline: a scaler, then ``WidthDropout`` as step ``net``."""
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    net = NeuralNetClassifier(WidthDropout, max_epochs=max_epochs, lr=0.02,
+                              optimizer=torch.optim.Adam, train_split=None, verbose=0)
+    return Pipeline([("scale", StandardScaler()), ("net", net)])
+
+
 def make_classifier(module=TinyClassifier, **overrides):
     params = dict(
         module__n_in=8, module__n_out=3, max_epochs=4, batch_size=32, lr=1e-2,

@@ -277,8 +277,8 @@ BREAKS = [
     ),
     Break(
         "grid-row-without-its-values", "a combination's row forgets the lists' values",
-        [Edit("_grid.py", '    row["params"] = {**fixed, **results["params"][index]}',
-              '    row["params"] = dict(results["params"][index])')],
+        [Edit("_grid.py", 'table_row(results, index, {**fixed, **results["params"][index]})',
+              'table_row(results, index, dict(results["params"][index]))')],
         [G + "test_a_mixed_grid_has_one_row_per_combination_at_its_search_s_best_point"],
     ),
     Break(

@@ -10,13 +10,14 @@ import pickle
 import numpy as np
 import pytest
 import torch
-from helpers import TinyClassifier, classification_data, make_classifier
+from helpers import (
+    TinyClassifier,
+    classification_data,
+    make_classifier,
+    width_dropout_pipeline,
+)
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import StandardScaler
-from skorch import NeuralNetClassifier
-from torch import nn
 
 from skhyper import HypernetSearchCV
 from skhyper._refit import with_params
@@ -116,23 +117,8 @@ def test_a_fitted_grid_pickles_and_clones_unfitted(cls, list_fitted):
 # -- a mixed grid: lists and ranges in one dict, in a Pipeline ------------------------
 
 
-class Module(nn.Module):
-    """The module of skorch's GridSearchCV example: a width and a dropout."""
-
-    def __init__(self, num_units=10, dropout=0.5):
-        super().__init__()
-        self.dense0 = nn.Linear(8, num_units)
-        self.dropout = nn.Dropout(dropout)
-        self.output = nn.Linear(num_units, 3)
-
-    def forward(self, X):
-        return torch.softmax(self.output(self.dropout(torch.relu(self.dense0(X)))), dim=-1)
-
-
 def pipeline():
-    net = NeuralNetClassifier(Module, max_epochs=3, lr=0.02, optimizer=torch.optim.Adam,
-                              train_split=None, verbose=0)
-    return Pipeline([("scale", StandardScaler()), ("net", net)])
+    return width_dropout_pipeline(max_epochs=3)
 
 
 MIXED = {

@@ -11,32 +11,13 @@ import re
 import numpy as np
 import pytest
 import torch
-from helpers import classification_data
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import StandardScaler
+from helpers import classification_data, width_dropout_pipeline
 from skorch import NeuralNetClassifier
 from torch import nn
 
 from skhyper import HypernetSearchCV, ParamBoundsError, UnsupportedHyperparameterError
 
-
-class Module(nn.Module):
-    """The module of skorch's GridSearchCV example: a width and a dropout."""
-
-    def __init__(self, num_units=10, dropout=0.5):
-        super().__init__()
-        self.dense0 = nn.Linear(8, num_units)
-        self.dropout = nn.Dropout(dropout)
-        self.output = nn.Linear(num_units, 3)
-
-    def forward(self, X):
-        return torch.softmax(self.output(self.dropout(torch.relu(self.dense0(X)))), dim=-1)
-
-
-def pipeline():
-    net = NeuralNetClassifier(Module, max_epochs=2, lr=0.02, optimizer=torch.optim.Adam,
-                              train_split=None, verbose=0)
-    return Pipeline([("scale", StandardScaler()), ("net", net)])
+pipeline = width_dropout_pipeline
 
 
 # the grid a GridSearchCV user brings, as skorch's documentation writes one
