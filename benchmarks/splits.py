@@ -70,6 +70,8 @@ VARIANTS = {
     "candidates": {"select": "best"},
     "default": {},
     "stronger": {"verify_sources": ("path", "scan", "shared", "stronger")},
+    "anchored": {"shrink_toward": "scan"},
+    "anchored_10": {"shrink_toward": "scan", "shrinkage": 10.0},
 }
 KEY = "optimizer__weight_decay"
 
