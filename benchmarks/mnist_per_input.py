@@ -25,6 +25,12 @@ of its decays within 5% of a bound. The figure (``--save``):
 28 x 28 image next to the mean training image. Run::
 
     python benchmarks/mnist_per_input.py --seeds 0 1 2 --save
+
+A variant of the searches (``--settings``, HypernetSearchCV keyword arguments) and a
+subset of the forms, saved under its own tag (the figure is then not redrawn)::
+
+    python benchmarks/mnist_per_input.py --forms PerWeight --settings shrink_toward=scan \
+        --save --tag mnist_anchored
 """
 
 from __future__ import annotations
@@ -78,7 +84,19 @@ def at_bound(values):
     return float(np.mean((unit < 0.05) | (unit > 0.95)))
 
 
-def run_seed(seed, data, grid_points):
+def parse_settings(pairs):
+    """``key=value`` strings as HypernetSearchCV keyword arguments (numbers parsed)."""
+    settings = {}
+    for pair in pairs:
+        key, value = pair.split("=", 1)
+        try:
+            settings[key] = float(value)
+        except ValueError:
+            settings[key] = value
+    return settings
+
+
+def run_seed(seed, data, grid_points, forms=None, settings=None):
     X_train, X_test, y_train, y_test = data
     torch.manual_seed(seed)
     net(max_epochs=1).fit(X_train, y_train)  # warm-up
@@ -93,13 +111,16 @@ def run_seed(seed, data, grid_points):
                                    **test_metrics(search, X_test, y_test)}
     decays = {}
     for name, form in FORMS.items():
+        if forms and name not in forms:
+            continue
         bounds = {"optimizer__weight_decay": form(scipy.stats.loguniform(LOW, HIGH),
                                                   params="out.weight")}
         torch.manual_seed(seed)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the bound and optimism warnings: reported
             search, seconds = timed(lambda b=bounds: HypernetSearchCV(
-                net(), b, cv=make_cv(), scoring=SCORING, random_state=seed).fit(
+                net(), b, cv=make_cv(), scoring=SCORING, random_state=seed,
+                **(settings or {})).fit(
                 X_train, y_train))
         values = np.asarray(search.best_params_["optimizer__weight_decay"]["out.weight"],
                             dtype=float)
@@ -166,6 +187,10 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--grid-points", type=int, default=11)
+    parser.add_argument("--forms", nargs="+", choices=list(FORMS), help="default: all")
+    parser.add_argument("--settings", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="HypernetSearchCV keyword arguments, e.g. shrink_toward=scan")
+    parser.add_argument("--tag", default="mnist_per_input")
     parser.add_argument("--save", action="store_true")
     parser.add_argument("--figure", type=Path, help="write the figure here (also without --save)")
     args = parser.parse_args(argv)
@@ -173,15 +198,16 @@ def main(argv=None):
     data = mnist_500()
     by_seed, first = {}, None
     for seed in args.seeds:
-        by_seed[seed], decays = run_seed(seed, data, args.grid_points)
-        first = decays["PerInput"] if first is None else first
+        by_seed[seed], decays = run_seed(seed, data, args.grid_points, args.forms,
+                                         parse_settings(args.settings))
+        first = decays.get("PerInput") if first is None else first
     text = table(by_seed)
     print(text)
-    figure = args.figure or (FIGURE if args.save else None)
-    if figure is not None:
+    figure = args.figure or (FIGURE if args.save and args.tag == "mnist_per_input" else None)
+    if figure is not None and first is not None:
         plot(first, data[0], args.seeds[0], figure)
     if args.save:
-        save("mnist_per_input", metadata("mnist_per_input.py", argv), text,
+        save(args.tag, metadata("mnist_per_input.py", argv), text,
              {"by_seed": by_seed})
 
 
