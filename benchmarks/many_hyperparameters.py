@@ -322,13 +322,21 @@ def flat_values(value):
     return np.array([float(value)])
 
 
+def share_at_bound(values):
+    """Share of ``values`` within 5% of the log range [LOW, HIGH] from either bound
+    (the margin of skhyper's bound warning)."""
+    unit = (np.log10(values) - np.log10(LOW)) / (np.log10(HIGH) - np.log10(LOW))
+    return float(np.mean((unit < 0.05) | (unit > 0.95)))
+
+
 def decay_summary(values):
-    """geometric mean, min, max and the log10 sd of an array of decays."""
+    """geometric mean, min, max, the log10 sd and the share at a bound of an array of
+    decays."""
     values = np.asarray(values, dtype=float)
     logs = np.log10(values)
     return {"n": int(values.size), "geomean": float(10 ** logs.mean()),
             "min": float(values.min()), "max": float(values.max()),
-            "log10_sd": float(logs.std())}
+            "log10_sd": float(logs.std()), "at_bound": share_at_bound(values)}
 
 
 def n_parameters(module):
@@ -754,6 +762,7 @@ def aggregate(rows, columns):
             record["decays_log10_geomean"] = mean_sd([np.log10(d["geomean"]) for d in decays])
             record["decays_min"] = float(min(d["min"] for d in decays))
             record["decays_max"] = float(max(d["max"] for d in decays))
+            record["decays_at_bound"] = float(np.mean([d["at_bound"] for d in decays]))
         records.append(record)
     return records
 
@@ -766,6 +775,13 @@ def fmt_decays(record):
     spread = ("" if record["decays_min"] == record["decays_max"]
               else f" [{record['decays_min']:.1e}, {record['decays_max']:.1e}]")
     return f"10^({mean:.2f}{sd_text}){spread}"
+
+
+def fmt_at_bound(record):
+    """The share of the chosen decays at a bound (mean over seeds)."""
+    if "decays_at_bound" not in record:
+        return ""
+    return f"{100 * record['decays_at_bound']:.0f}%"
 
 
 def fmt_count(value):
@@ -789,22 +805,24 @@ def per_class_markdown(records, n_seeds, real_seeds):
         f"### Per class: 10 decays on a {NET_KWARGS.get('module__n_in', 64)}-10 softmax "
         f"model ({n_seeds} seed(s), mean ± sd)", "",
         "Decays: the geometric mean of the chosen decays (log10, mean ± sd over seeds) and "
-        "their range over classes and seeds. Search CV: the searcher's own `-best_score_` "
+        "their range over classes and seeds; at a bound: the share of them within 5% of the "
+        "log range from a bound (mean over seeds). Search CV: the searcher's own `-best_score_` "
         "(HypernetSearchCV's: real fits of its chosen point, verify=1). Real CV: 3-fold, "
         f"torch seeds {real_seeds}. "
         f"Test: the search's refit; {len(real_seeds)} seeds: plain fits at the chosen point "
         "with those torch seeds (the refit is one such draw).", "",
-        "| method | trials (per seed) | cost (plain fits) | seconds | decays | search CV log-loss "
-        "| real CV log-loss | test log-loss (refit) "
+        "| method | trials (per seed) | cost (plain fits) | seconds | decays | at a bound "
+        "| search CV log-loss | real CV log-loss | test log-loss (refit) "
         f"| test log-loss ({len(real_seeds)} seeds) "
         "| test accuracy (refit) |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in records:
         lines.append(
             f"| {r['label']} | {fmt_trials(r)} | "
             f"{fmt(r['cost_units'], r['cost_units_sd'], 1)} | "
             f"{fmt(r['seconds'], r['seconds_sd'], 1)} | {fmt_decays(r)} | "
+            f"{fmt_at_bound(r)} | "
             f"{fmt(r['search_cv_loss'], r['search_cv_loss_sd'])} | "
             f"{fmt(r['real_cv_loss'], r['real_cv_loss_sd'])} | "
             f"{fmt(r['test_loss'], r['test_loss_sd'])} | "
@@ -821,20 +839,21 @@ PER_WEIGHT_COLUMNS = ("cost_units", "seconds", "n_hyperparameters", "hypernet_ra
 def per_weight_markdown(records, n_seeds, real_seeds):
     lines = [
         f"### Per weight: MLP 64-128-10 ({n_seeds} seed(s), mean ± sd)", "",
-        "Decays: geometric mean (log10) and range over all weights and seeds. Real CV: "
+        "Decays: geometric mean (log10) and range over all weights and seeds, and the share "
+        "within 5% of the log range from a bound. Real CV: "
         f"3-fold, torch seeds {real_seeds}. Test: the refit, and plain fits at the chosen "
         "point with those torch seeds.", "",
         "| method | hyperparameters | cost (plain fits) | seconds | hypernet / net params "
-        "| decays | search CV log-loss | real CV log-loss | test log-loss (refit) "
+        "| decays | at a bound | search CV log-loss | real CV log-loss | test log-loss (refit) "
         f"| test log-loss ({len(real_seeds)} seeds) | test accuracy (refit) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in records:
         lines.append(
             f"| {r['label']} | {fmt_count(r['n_hyperparameters'])} | "
             f"{fmt(r['cost_units'], r['cost_units_sd'], 1)} | "
             f"{fmt(r['seconds'], r['seconds_sd'], 1)} | "
-            f"{fmt(r['hypernet_ratio'], None, 2)} | {fmt_decays(r)} | "
+            f"{fmt(r['hypernet_ratio'], None, 2)} | {fmt_decays(r)} | {fmt_at_bound(r)} | "
             f"{fmt(r['search_cv_loss'], r['search_cv_loss_sd'])} | "
             f"{fmt(r['real_cv_loss'], r['real_cv_loss_sd'])} | "
             f"{fmt(r['test_loss'], r['test_loss_sd'])} | "
