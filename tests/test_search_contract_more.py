@@ -2,7 +2,7 @@
 
 Complements ``test_search_contract.py``: the ``cv`` forms, ``groups``,
 ``error_score``, fit params, ``sample_weight`` routed to scorers, the input
-types skorch accepts, the reprs, joblib and ``verbose``. Every parametrized
+types skorch accepts, the reprs, joblib, ``verbose`` and nested cross-validation. Every parametrized
 test runs with the same assertions on ``GridSearchCV`` (the reference) and on
 ``HypernetSearchCV``, with tiny real skorch nets (no mocks).
 
@@ -19,12 +19,14 @@ import pytest
 import sklearn
 import torch
 from helpers import make_classifier
+from sklearn.base import clone
 from sklearn.metrics import accuracy_score, make_scorer
 from sklearn.model_selection import (
     GridSearchCV,
     GroupKFold,
     KFold,
     StratifiedKFold,
+    cross_val_score,
 )
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -486,3 +488,21 @@ def test_pipeline_preprocessing_fitted_on_training_rows_only(cls):
                    if np.array_equal(np.sort(first_column), np.sort(X[train, 0]))]
         assert matches, "a fold's scaler saw rows outside that fold's training part"
     np.testing.assert_array_equal(RecordingScaler.fitted_on[-1], X[:, 0])
+
+
+# -- 11. Nested cross-validation: the estimate of the whole search ----------------
+@pytest.mark.parametrize("cls", SEARCHERS, ids=IDS)
+def test_nested_cross_validation_is_the_outer_loop_written_out(cls):
+    """``cross_val_score(search, ...)`` (the nested estimate the user guide offers
+    for many hyperparameters) scores, on each outer test part, a search fitted on
+    the outer training part alone, as the loop written out does."""
+    X, y = classification_data()
+    outer = StratifiedKFold(3, shuffle=True, random_state=1)
+    search = make_search(cls, cv=StratifiedKFold(3))
+    torch.manual_seed(0)
+    nested = cross_val_score(search, X, y, cv=outer)
+    torch.manual_seed(0)
+    by_hand = [clone(search).fit(X[train], y[train]).score(X[test], y[test])
+               for train, test in outer.split(X, y)]
+    np.testing.assert_allclose(nested, by_hand)
+    assert len(set(np.round(nested, 6))) > 1, "the outer parts should score differently"
