@@ -29,8 +29,8 @@ of its decays within 5% of a bound. The figure (``--save``):
 A variant of the searches (``--settings``, HypernetSearchCV keyword arguments) and a
 subset of the forms, saved under its own tag (the figure is then not redrawn)::
 
-    python benchmarks/mnist_per_input.py --forms PerWeight --settings shrink_toward=scan \
-        --save --tag mnist_anchored
+    python benchmarks/mnist_per_input.py --forms PerWeight --settings hyper_steps_per_epoch=1 \
+        --save --tag mnist_horizon
 """
 
 from __future__ import annotations
@@ -189,7 +189,7 @@ def main(argv=None):
     parser.add_argument("--grid-points", type=int, default=11)
     parser.add_argument("--forms", nargs="+", choices=list(FORMS), help="default: all")
     parser.add_argument("--settings", nargs="*", default=[], metavar="KEY=VALUE",
-                        help="HypernetSearchCV keyword arguments, e.g. shrink_toward=scan")
+                        help="HypernetSearchCV keyword arguments, e.g. hyper_steps_per_epoch=1")
     parser.add_argument("--tag", default="mnist_per_input")
     parser.add_argument("--save", action="store_true")
     parser.add_argument("--figure", type=Path, help="write the figure here (also without --save)")

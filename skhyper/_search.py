@@ -423,7 +423,6 @@ n_splits_, refit_time_, multimetric_
         "verify_sources": [list, tuple],
         "select": [StrOptions({"regularized", "best"})],
         "verify_rows": [StrOptions({"all", "held_out"})],
-        "shrink_toward": [StrOptions({"mean", "scan"})],
     }
 
     def __init__(
@@ -455,7 +454,6 @@ n_splits_, refit_time_, multimetric_
         verify_sources=("path", "scan", "shared"),
         select="regularized",
         verify_rows="all",
-        shrink_toward="mean",
     ):
         super().__init__(
             estimator=estimator,
@@ -485,7 +483,6 @@ n_splits_, refit_time_, multimetric_
         self.verify_sources = verify_sources
         self.select = select
         self.verify_rows = verify_rows
-        self.shrink_toward = shrink_toward
 
     def predicted_loss(self, X, y, points, rows="validation"):
         """The hypernets' predicted validation loss at ``points``, per fold and mean.
@@ -835,7 +832,6 @@ n_splits_, refit_time_, multimetric_
             perturb_scale=self.perturb_scale,
             global_share=self.global_share,
             shrinkage=self._shrinkage(builder.space, _num_samples(X)),
-            shrink_toward=self.shrink_toward,
             response_lr_factor=self.response_lr_factor,
             make_optimizer=optimizer_factory(net),
             schedulers=settings.schedulers,

@@ -90,7 +90,6 @@ class LoopConfig:
     settle_tol: float = 0.01
     global_share: float = 0.0
     shrinkage: float = 0.0
-    shrink_toward: str = "mean"  # "mean": each block's own mean; "scan": its value at the scan
     # the net's own settings (``_skorch_settings``); the defaults change nothing
     schedulers: list = field(default_factory=list)  # optimizer -> HyperScheduler
     clip_norms: list = field(default_factory=list)  # (max_norm, norm_type), per fold
@@ -396,26 +395,17 @@ class HyperTrainer:
         return self.stack is not None and min(self._n_val) >= rows
 
     def _shrinkage_grad(self, u_hat):
-        """Gradient of the hyperprior ``shrinkage / 2 * mean_i (t_i - c)^2`` of each
-        block (unit coordinates): it pulls a block's values toward one shared value
-        ``c``, so that thousands of them cannot fit the validation rows one by one.
-        The mean keeps one strength meaningful for any block size. ``c`` is the
-        block's own mean (``shrink_toward="mean"``: the block as a whole moves
-        freely) or its value at the scan (``"scan"``: the scan's scalar answer
-        anchors the block, and only evidence moves it away)."""
+        """Gradient of the hyperprior ``shrinkage / 2 * mean_i (t_i - mean(t))^2``
+        of each block (unit coordinates): it pulls a block's values toward their
+        shared value, so that thousands of them cannot fit the validation rows
+        one by one. The mean keeps one strength meaningful for any block size."""
         u = u_hat.detach().requires_grad_(True)
         t = torch.sigmoid(u)
         prior = sum(
-            (t[part] - self._shrinkage_center(t, part)).pow(2).mean()
-            for _, part in self._block_slices()
+            (t[part] - t[part].mean()).pow(2).mean() for _, part in self._block_slices()
         )
         (grad,) = torch.autograd.grad(0.5 * self.config.shrinkage * prior, [u])
         return grad
-
-    def _shrinkage_center(self, t, part):
-        if self.config.shrink_toward == "scan":
-            return self._anchor[part].mean().to(t.dtype)
-        return t[part].mean()
 
     def _make_optimizer(self):
         """The net's optimizer over all hypernets, the response parameters (how
@@ -526,13 +516,11 @@ class HyperTrainer:
         else:
             self._recenter(u_hat)
         self._record(0, 0, "start", u_hat, float("nan"))
-        self._anchor = torch.sigmoid(u_hat.detach()).clone()
         result = LoopResult(t_hat=None)
         for epoch in range(cfg.n_epochs):
             warm = epoch < cfg.warmup_epochs
             if global_warmup and epoch == cfg.warmup_epochs:
                 result.warmup_scan = self._scan_box(u_hat)
-                self._anchor = torch.sigmoid(u_hat.detach()).clone()
                 hyper_optimizer = torch.optim.Adam([u_hat], lr=cfg.hyper_lr)  # fresh moments
                 self._recenter(u_hat)
                 scanned = float(np.min(result.warmup_scan["val_loss"]))
