@@ -15,7 +15,10 @@ Searches, per search seed (torch seeded with it before each):
 * ``HypernetSearchCV`` with ``PerInput(loguniform(1e-5, 1), params="out.weight")``:
   one decay per pixel, 784 hyperparameters (ARD);
 * ``HypernetSearchCV`` with ``PerWeight(loguniform(1e-5, 1), params="out.weight")``:
-  one decay per weight, 7,840 hyperparameters.
+  one decay per weight, 7,840 hyperparameters;
+* ``RandomizedSearchCV`` and ``OptunaSearchCV`` (TPE) over the same 784-dim per-pixel
+  box (``per_input_peers.py``), given the PerInput search's wall time less one plain
+  fit ("equal time") and ``--peer-factor`` (10) times it.
 
 Reported: cost in plain fits (wall time, refit included, over one plain fit of the
 untuned net), the searcher's CV log-loss (``-best_score_``, real fits), the refit's
@@ -50,6 +53,7 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from many_hyperparameters import LinearSoftmax, mnist_500  # noqa: E402
+from per_input_peers import PerInputDecayNet, decay_buffer, run_peers  # noqa: E402
 from provenance import metadata, save  # noqa: E402
 from suite import timed  # noqa: E402
 
@@ -61,11 +65,13 @@ FIGURE = Path(__file__).resolve().parents[1] / "docs" / "images" / "mnist_per_pi
 FORMS = {"PerInput": PerInput, "PerWeight": PerWeight}
 
 
+NET_KWARGS = {"module__n_in": 784, "criterion": nn.CrossEntropyLoss,
+              "optimizer": torch.optim.Adam, "lr": 1e-2, "max_epochs": 60, "batch_size": 32,
+              "train_split": None, "verbose": 0}
+
+
 def net(**overrides):
-    return NeuralNetClassifier(LinearSoftmax, **{
-        "module__n_in": 784, "criterion": nn.CrossEntropyLoss, "optimizer": torch.optim.Adam,
-        "lr": 1e-2, "max_epochs": 60, "batch_size": 32, "train_split": None, "verbose": 0,
-        **overrides})
+    return NeuralNetClassifier(LinearSoftmax, **{**NET_KWARGS, **overrides})
 
 
 def make_cv():
@@ -96,7 +102,23 @@ def parse_settings(pairs):
     return settings
 
 
-def run_seed(seed, data, grid_points, forms=None, settings=None):
+class DecayedLinearSoftmax(LinearSoftmax):
+    """The 784-10 model taking one decay per pixel, ``decay_0 .. decay_783``, so that
+    sampling searches can set them (``module__decay_j``; see ``per_input_peers``)."""
+
+    def __init__(self, n_in=784, n_out=10, **decays):
+        super().__init__(n_in, n_out)
+        decay_buffer(self, n_in, decays)
+
+    def decayed_weight(self):
+        return self.out.weight
+
+
+def peer_net(**overrides):
+    return PerInputDecayNet(DecayedLinearSoftmax, **{**NET_KWARGS, **overrides})
+
+
+def run_seed(seed, data, grid_points, forms=None, settings=None, peer_factor=None):
     X_train, X_test, y_train, y_test = data
     torch.manual_seed(seed)
     net(max_epochs=1).fit(X_train, y_train)  # warm-up
@@ -109,7 +131,7 @@ def run_seed(seed, data, grid_points, forms=None, settings=None):
                                                  scoring=SCORING).fit(X_train, y_train))
     rows["GridSearchCV scalar"] = {"cost": seconds / unit, "cv_loss": -search.best_score_,
                                    **test_metrics(search, X_test, y_test)}
-    decays = {}
+    decays, seconds_of = {}, {}
     for name, form in FORMS.items():
         if forms and name not in forms:
             continue
@@ -124,10 +146,19 @@ def run_seed(seed, data, grid_points, forms=None, settings=None):
                 X_train, y_train))
         values = np.asarray(search.best_params_["optimizer__weight_decay"]["out.weight"],
                             dtype=float)
-        decays[name] = values
+        decays[name], seconds_of[name] = values, seconds
         rows[f"HypernetSearchCV {name}"] = {
             "cost": seconds / unit, "cv_loss": -search.best_score_, "at_bound": at_bound(values),
             **test_metrics(search, X_test, y_test)}
+    if peer_factor and "PerInput" in seconds_of:
+
+        def record(name, search, seconds, **extra):
+            rows[name] = {"cost": seconds / unit, "cv_loss": -search.best_score_,
+                          **test_metrics(search, X_test, y_test), **extra}
+
+        run_peers(record, peer_net, 784, (X_train, y_train), seed,
+                  seconds_of["PerInput"] - unit, peer_factor, cv=make_cv(), scoring=SCORING,
+                  low=LOW, high=HIGH)
     for name, row in rows.items():
         print(f"  seed {seed}: {name}: {row['cost']:.1f} plain fits, test "
               f"{row['test_loss']:.4f}", flush=True)
@@ -187,6 +218,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--grid-points", type=int, default=11)
+    parser.add_argument("--peer-factor", type=float, default=10.0,
+                        help="the sampling searches' second budget, in PerInput's time "
+                             "(0: no sampling searches)")
     parser.add_argument("--forms", nargs="+", choices=list(FORMS), help="default: all")
     parser.add_argument("--settings", nargs="*", default=[], metavar="KEY=VALUE",
                         help="HypernetSearchCV keyword arguments, e.g. hyper_steps_per_epoch=1")
@@ -199,7 +233,7 @@ def main(argv=None):
     by_seed, first = {}, None
     for seed in args.seeds:
         by_seed[seed], decays = run_seed(seed, data, args.grid_points, args.forms,
-                                         parse_settings(args.settings))
+                                         parse_settings(args.settings), args.peer_factor)
         first = decays.get("PerInput") if first is None else first
     text = table(by_seed)
     print(text)

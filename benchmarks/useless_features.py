@@ -46,7 +46,6 @@ from sklearn.datasets import make_classification
 from sklearn.metrics import accuracy_score, log_loss
 from sklearn.model_selection import (
     GridSearchCV,
-    RandomizedSearchCV,
     StratifiedKFold,
     cross_val_score,
     train_test_split,
@@ -56,8 +55,9 @@ from skorch import NeuralNetClassifier
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from per_input_peers import PerInputDecayNet, decay_buffer, run_peers  # noqa: E402
 from provenance import metadata, save  # noqa: E402
-from suite import optuna_available, timed  # noqa: E402
+from suite import timed  # noqa: E402
 
 from skhyper import HypernetSearchCV, PerInput  # noqa: E402
 
@@ -84,19 +84,10 @@ class DecayedMLP(MLP):
 
     def __init__(self, n_in=N_FEATURES, n_hidden=64, **decays):
         super().__init__(n_in, n_hidden)
-        self.register_buffer("decays", torch.tensor(
-            [float(decays.get(f"decay_{j}", 0.0)) for j in range(n_in)]))
+        decay_buffer(self, n_in, decays)
 
-
-class PerInputDecayNet(NeuralNetClassifier):
-    """The training loss adds ``sum_j 0.5 * decay_j * ||hidden.weight[:, j]||^2``."""
-
-    def get_loss(self, y_pred, y_true, X=None, training=False):
-        loss = super().get_loss(y_pred, y_true, X=X, training=training)
-        if training:
-            weight = self.module_.hidden.weight
-            loss = loss + 0.5 * (self.module_.decays * weight.pow(2).sum(dim=0)).sum()
-        return loss
+    def decayed_weight(self):
+        return self.hidden.weight
 
 
 def plain_net(**overrides):
@@ -125,24 +116,6 @@ def test_metrics(estimator, X_test, y_test):
     proba = estimator.predict_proba(X_test)
     return {"test_loss": float(log_loss(y_test, proba, labels=[0, 1])),
             "test_accuracy": float(accuracy_score(y_test, proba.argmax(1)))}
-
-
-def peer(kind, n_trials, seed):
-    keys = [f"module__decay_{j}" for j in range(N_FEATURES)]
-    if kind == "random":
-        space = {k: scipy.stats.loguniform(LOW, HIGH) for k in keys}
-        return RandomizedSearchCV(peer_net(), space, n_iter=n_trials, cv=make_cv(),
-                                  scoring=SCORING, random_state=seed)
-    import optuna
-    from optuna.distributions import FloatDistribution
-    from optuna_integration import OptunaSearchCV
-
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
-    warnings.filterwarnings("ignore", message=".*optuna.terminator", category=FutureWarning)
-    space = {k: FloatDistribution(LOW, HIGH, log=True) for k in keys}
-    return OptunaSearchCV(peer_net(), space, n_trials=n_trials, cv=make_cv(), scoring=SCORING,
-                          random_state=seed)
 
 
 def ard_summary(search):
@@ -188,19 +161,8 @@ def run_seed(seed, peer_factor, grid_points):
             plain_net(), bounds, cv=make_cv(), scoring=SCORING,
             random_state=seed).fit(X_train, y_train))
     record("HypernetSearchCV PerInput", search, hyper_seconds, **ard_summary(search))
-    torch.manual_seed(seed)
-    _, trial = timed(lambda: cross_val_score(peer_net(), X_train, y_train, cv=make_cv(),
-                                             scoring=SCORING))
-    kinds = ["random"] + (["optuna"] if optuna_available() else [])
-    for factor in (1.0, peer_factor):
-        n_trials = max(1, int(factor * (hyper_seconds - unit) / trial))
-        for kind in kinds:
-            torch.manual_seed(seed)
-            search, seconds = timed(lambda k=kind, n=n_trials: peer(k, n, seed).fit(
-                X_train, y_train))
-            label = "RandomizedSearchCV" if kind == "random" else "OptunaSearchCV (TPE)"
-            when = "equal time" if factor == 1.0 else f"{factor:g}x time"
-            record(f"{label}, {when}", search, seconds, n_trials=n_trials)
+    run_peers(record, peer_net, N_FEATURES, (X_train, y_train), seed, hyper_seconds - unit,
+              peer_factor, cv=make_cv(), scoring=SCORING, low=LOW, high=HIGH)
     return rows
 
 
