@@ -963,15 +963,19 @@ def plot_per_class(curves, seed, peer_factor, path, untuned=None,
             colour, label = STYLE.get(name, ("black", name))
             if name.startswith("hypernet"):
                 label = curve.get("label", label).replace("(out.weight)", "")
-                if name != "hypernet":
+                # a variant is drawn over the default, thin and hollow, so that both show
+                # where they land on the same point
+                variant = name in hyper_variants
+                if variant:
                     colour = VARIANT_COLOURS[hyper_variants.index(name) % len(VARIANT_COLOURS)]
                 if hyper_key:
                     ax.plot(curve["seconds"], running_mean(curve[hyper_key]), color=colour,
-                            lw=1.5, alpha=0.8,
-                            label=f"{label}, its steps")
-                ax.plot(curve["wall_seconds"], curve[marker_key], marker="*", ms=16,
-                        color=colour, ls="none", mec="black", mew=0.6,
-                        label=f"{label}, found point" if hyper_key is None else None)
+                            lw=1.2 if variant else 2.2, ls="--" if variant else "-", zorder=4,
+                            label=f"{label}, its steps (then real fits and refit)")
+                star = (dict(ms=24, mfc="none", mec=colour, mew=1.6, zorder=6) if variant
+                        else dict(ms=16, color=colour, mec="black", mew=0.6, zorder=5))
+                ax.plot(curve["wall_seconds"], curve[marker_key], marker="*", ls="none",
+                        label=f"{label}, found point" if hyper_key is None else None, **star)
                 continue
             points = curve["points"]
             xs = [p["seconds"] for p in points] + [curve["end_seconds"]]
@@ -1096,6 +1100,9 @@ def parse_args(argv):
                         help="extra HypernetSearchCV rows with these shrinkage strengths, if "
                         "it takes one (default: 0, no hyperprior)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    parser.add_argument("--replot", type=Path, metavar="JSON",
+                        help="redraw the per-class figure from a saved results .json "
+                             "(with --figure, or the figure of its --data) and exit")
     parser.add_argument("--quick", action="store_true",
                         help="smoke run: seed 0, 5 grid points, 3x peers, 3 scaling rows")
     parser.add_argument("--save", action="store_true",
@@ -1118,9 +1125,23 @@ def parse_args(argv):
     return args
 
 
+def replot(args):
+    """Redraw the per-class figure of a saved run (its first seed) from its .json."""
+    saved = json.loads(args.replot.read_text())["per_class"]
+    first = min(saved["curves"], key=int)
+    untuned = next(r for r in saved["rows"]
+                   if str(r["seed"]) == first and r["method"] == "untuned")
+    figure = args.figure or FIGURE.with_name(f"{FIGURE.stem}{DATASETS[args.data][1]}.png")
+    plot_per_class(saved["curves"][first], int(first), args.peer_factor, figure, untuned,
+                   DATASETS[args.data][2])
+    print(f"wrote {figure}")
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
+    if args.replot is not None:
+        return replot(args)
     torch.set_num_threads(args.threads)
     api = vector_api()
     begin = time.perf_counter()
