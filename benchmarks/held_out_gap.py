@@ -24,6 +24,11 @@ Usage::
 
     python benchmarks/held_out_gap.py --quick     # digits, 2 rows, seed 0
     python benchmarks/held_out_gap.py --save      # both workloads, seeds 0 1 2
+
+A stronger hyperprior on the 7,840 per-weight decays (a shrinkage column)::
+
+    python benchmarks/held_out_gap.py --workloads mnist --rows "PerWeight out.weight" \
+        --verify-rows all --shrinkage auto 500 5000 --save --tag held_out_gap_shrinkage
 """
 
 from __future__ import annotations
@@ -95,13 +100,13 @@ def held_out_estimate(search, make_net, X, y, X_test, y_test):
     return float(np.mean(losses))
 
 
-def one_run(workload, row, verify_rows, seed, data):
+def one_run(workload, row, verify_rows, seed, data, shrinkage="auto"):
     X, X_test, y, y_test = data
     _, make_net, _ = WORKLOADS[workload]
     name, form, glob = row
     search = HypernetSearchCV(
         make_net(), {"optimizer__weight_decay": bounds_of(form, glob)}, cv=make_cv(),
-        scoring=SCORING, random_state=seed, verify_rows=verify_rows)
+        scoring=SCORING, random_state=seed, verify_rows=verify_rows, shrinkage=shrinkage)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         search.fit(X, y)
@@ -110,31 +115,40 @@ def one_run(workload, row, verify_rows, seed, data):
     proba = search.predict_proba(X_test)
     return {
         "workload": workload, "row": name, "n_hyper": len(search.search_space_),
-        "verify_rows": verify_rows, "seed": seed, "reported": reported, "held_out": held_out,
+        "verify_rows": verify_rows, "shrinkage": search.shrinkage_, "seed": seed,
+        "reported": reported, "held_out": held_out,
         "gap": (held_out - reported) / held_out,
         "test": float(log_loss(y_test, proba, labels=np.arange(N_CLASSES))),
         "source": str(search.cv_results_["source"][search.best_index_]),
     }
 
 
-def table(runs):
+def table(runs, by_strength=False):
+    """One line per workload, row and verify_rows (and shrinkage, ``by_strength``)."""
     lines = [
-        "| workload | decays | hyperparameters | verify_rows | best_score_ (log-loss) | "
-        "held-out estimate | optimistic by | test (refit) |",
-        "|---|---|---:|---|---:|---:|---:|---:|",
+        "| workload | decays | hyperparameters | verify_rows | "
+        + ("shrinkage | " if by_strength else "")
+        + "best_score_ (log-loss) | held-out estimate | optimistic by | test (refit) |",
+        "|---|---|---:|---|" + ("---:|" if by_strength else "") + "---:|---:|---:|---:|",
     ]
+
+    def key_of(r):
+        return (r["workload"], r["n_hyper"], r["row"], r["verify_rows"],
+                round(r["shrinkage"], 6) if by_strength else None)
+
     keys = []
     for r in runs:
-        key = (r["workload"], r["n_hyper"], r["row"], r["verify_rows"])
-        if key not in keys:
-            keys.append(key)
-    for workload, n, name, rows in keys:
-        rs = [r for r in runs if (r["workload"], r["n_hyper"], r["row"], r["verify_rows"])
-              == (workload, n, name, rows)]
+        if key_of(r) not in keys:
+            keys.append(key_of(r))
+    for key in keys:
+        workload, n, name, rows, strength = key
+        rs = [r for r in runs if key_of(r) == key]
         mean = {k: np.mean([r[k] for r in rs]) for k in ("reported", "held_out", "test")}
         gaps = [r["gap"] for r in rs]
         lines.append(
-            f"| {workload} | {name} | {n:,} | {rows} | {mean['reported']:.4f} | "
+            f"| {workload} | {name} | {n:,} | {rows} | "
+            + (f"{strength:g} | " if by_strength else "")
+            + f"{mean['reported']:.4f} | "
             f"{mean['held_out']:.4f} | {np.mean(gaps):+.1%} (worst {max(gaps):+.1%}) | "
             f"{mean['test']:.4f} |")
     return "\n".join(lines)
@@ -145,10 +159,18 @@ def main(argv=None):
     parser.add_argument("--workloads", nargs="+", choices=list(WORKLOADS),
                         default=list(WORKLOADS))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--rows", nargs="+", metavar="NAME",
+                        help="only these rows (e.g. 'PerWeight out.weight'; default: all)")
+    parser.add_argument("--verify-rows", nargs="+", choices=["all", "held_out"],
+                        default=["all", "held_out"])
+    parser.add_argument("--shrinkage", nargs="+", default=["auto"], metavar="STRENGTH",
+                        help="hyperprior strengths, 'auto' or numbers (default: auto); "
+                             "with several, the table gets a shrinkage column")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--save", action="store_true")
     parser.add_argument("--tag", default="held_out_gap")
     args = parser.parse_args(argv)
+    strengths = [s if s == "auto" else float(s) for s in args.shrinkage]
     torch.set_num_threads(1)
     meta = metadata("held_out_gap.py", argv)
     begin = time.perf_counter()
@@ -156,12 +178,14 @@ def main(argv=None):
     for workload in (["digits"] if args.quick else args.workloads):
         load, _, rows = WORKLOADS[workload]
         data = load()
+        rows = [r for r in rows if not args.rows or r[0] in args.rows]
         for row in (rows[:2] if args.quick else rows):
             for seed in (args.seeds[:1] if args.quick else args.seeds):
-                for verify_rows in ("all", "held_out"):
-                    runs.append(one_run(workload, row, verify_rows, seed, data))
-                    print(json.dumps(runs[-1]), flush=True)
-    text = table(runs)
+                for verify_rows in args.verify_rows:
+                    for strength in strengths:
+                        runs.append(one_run(workload, row, verify_rows, seed, data, strength))
+                        print(json.dumps(runs[-1]), flush=True)
+    text = table(runs, by_strength=len(strengths) > 1)
     print(f"\n{text}\n\n({time.perf_counter() - begin:.0f} s, commit {meta['git_commit']})")
     if args.save:
         save(args.tag, meta, text, {"runs": runs})
