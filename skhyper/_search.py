@@ -313,7 +313,10 @@ return_train_score
         ``"auto"`` is ``5 * n / n_rows`` for ``n`` vector-key hyperparameters and
         ``n_rows`` rows of ``X``: 0 without vector keys, about 0.1 for one decay
         per class of digits, about 100 for one per weight of a digits MLP (see
-        the user guide, "Many hyperparameters").
+        the user guide, "Many hyperparameters"). A much larger value makes
+        ``best_score_`` honest where thousands of decays would fit the
+        validation rows, by pulling them to nearly one shared value (see the
+        user guide, "How honest ``best_score_`` is with many hyperparameters").
 
     Attributes
     ----------
