@@ -21,6 +21,8 @@ below, side by side in one run:
 * ``stronger``: the default sources plus ``"stronger"``, ``select="regularized"``;
 * ``horizon``: the defaults with one hyper step per epoch instead of two, so the
   hypernets train twice as long between hyper steps (a longer horizon).
+* ``prior_x6``: the defaults with the hyperprior six times its ``"auto"`` strength
+  (0.75 per class, 710 per weight).
 
 (The variants ``anchored`` and ``anchored_10``, a block hyperprior pulling toward the
 scan's shared value, ran at commit f263a81 and were removed with that option:
@@ -66,6 +68,7 @@ from provenance import metadata, save  # noqa: E402
 
 from skhyper import HypernetSearchCV, PerUnit, PerWeight, with_params  # noqa: E402
 from skhyper._bounds import AT_BOUND  # noqa: E402
+from skhyper._search import AUTO_SHRINKAGE  # noqa: E402
 
 WORKLOADS = {
     "per_class": (linear_net, lambda b: PerUnit(b, params="out.weight")),
@@ -77,7 +80,18 @@ VARIANTS = {
     "default": {},
     "stronger": {"verify_sources": ("path", "scan", "shared", "stronger")},
     "horizon": {"hyper_steps_per_epoch": 1},
+    "prior_x6": {},  # shrinkage six times "auto": see variant_settings
 }
+#: each workload's decays, for the "auto" strength (AUTO_SHRINKAGE x decays / 400 rows)
+N_DECAYS = {"per_class": 10, "per_weight": 9472}
+
+
+def variant_settings(name, workload):
+    """A variant's HypernetSearchCV keywords (``prior_x6``: the hyperprior at six times
+    its ``"auto"`` strength on this workload's 400 rows)."""
+    if name == "prior_x6":
+        return {"shrinkage": 6 * AUTO_SHRINKAGE * N_DECAYS[workload] / 400}
+    return VARIANTS[name]
 KEY = "optimizer__weight_decay"
 
 
@@ -159,7 +173,7 @@ def run_split(workload, split_seed, seeds, refit_seeds, variants, grid):
             torch.manual_seed(seed)
             search = HypernetSearchCV(
                 make_net(), {KEY: block(scipy.stats.loguniform(LOW, HIGH))}, cv=make_cv(),
-                scoring=SCORING, random_state=seed, **VARIANTS[name])
+                scoring=SCORING, random_state=seed, **variant_settings(name, workload))
             begin = time.perf_counter()
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")

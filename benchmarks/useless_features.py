@@ -55,6 +55,7 @@ from skorch import NeuralNetClassifier
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from mnist_per_input import parse_settings  # noqa: E402
 from per_input_peers import PerInputDecayNet, decay_buffer, run_peers  # noqa: E402
 from provenance import metadata, save  # noqa: E402
 from suite import timed  # noqa: E402
@@ -131,7 +132,7 @@ def ard_summary(search):
             "median_useless": float(np.median(decays[useless]))}
 
 
-def run_seed(seed, peer_factor, grid_points):
+def run_seed(seed, peer_factor, grid_points, settings=None):
     X_train, X_test, y_train, y_test = data(seed)
     torch.manual_seed(seed)
     plain_net(max_epochs=1).fit(X_train, y_train)  # warm-up
@@ -159,10 +160,12 @@ def run_seed(seed, peer_factor, grid_points):
         warnings.simplefilter("ignore")  # the bound warnings: their share is reported
         search, hyper_seconds = timed(lambda: HypernetSearchCV(
             plain_net(), bounds, cv=make_cv(), scoring=SCORING,
-            random_state=seed).fit(X_train, y_train))
+            random_state=seed, **(settings or {})).fit(X_train, y_train))
     record("HypernetSearchCV PerInput", search, hyper_seconds, **ard_summary(search))
-    run_peers(record, peer_net, N_FEATURES, (X_train, y_train), seed, hyper_seconds - unit,
-              peer_factor, cv=make_cv(), scoring=SCORING, low=LOW, high=HIGH)
+    if peer_factor:  # 0: no sampling searches
+        run_peers(record, peer_net, N_FEATURES, (X_train, y_train), seed,
+                  hyper_seconds - unit, peer_factor, cv=make_cv(), scoring=SCORING, low=LOW,
+                  high=HIGH)
     return rows
 
 
@@ -192,16 +195,21 @@ def table(by_seed):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--peer-factor", type=float, default=10.0)
+    parser.add_argument("--peer-factor", type=float, default=10.0,
+                        help="the sampling searches' second budget (0: none)")
     parser.add_argument("--grid-points", type=int, default=11)
     parser.add_argument("--quick", action="store_true", help="seed 0, peers at 3x, 5 points")
     parser.add_argument("--save", action="store_true")
     parser.add_argument("--tag", default="useless_features")
+    parser.add_argument("--settings", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="HypernetSearchCV keyword arguments, e.g. shrinkage=15")
     args = parser.parse_args(argv)
     if args.quick:
         args.seeds, args.peer_factor, args.grid_points = [0], 3.0, 5
     torch.set_num_threads(1)
-    by_seed = {seed: run_seed(seed, args.peer_factor, args.grid_points) for seed in args.seeds}
+    settings = parse_settings(args.settings)
+    by_seed = {seed: run_seed(seed, args.peer_factor, args.grid_points, settings)
+               for seed in args.seeds}
     text = table(by_seed)
     print(text)
     if args.save:
