@@ -92,6 +92,8 @@ def variant_settings(name, workload):
     if name == "prior_x6":
         return {"shrinkage": 6 * AUTO_SHRINKAGE * N_DECAYS[workload] / 400}
     return VARIANTS[name]
+
+
 KEY = "optimizer__weight_decay"
 
 
