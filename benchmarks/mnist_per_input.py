@@ -52,9 +52,10 @@ from skorch import NeuralNetClassifier
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from many_hyperparameters import LinearSoftmax, mnist_500  # noqa: E402
+from many_hyperparameters import LinearSoftmax, mnist_500, share_at_bound  # noqa: E402
 from per_input_peers import PerInputDecayNet, decay_buffer, run_peers  # noqa: E402
 from provenance import metadata, save  # noqa: E402
+from search_variants import parse_value  # noqa: E402
 from suite import timed  # noqa: E402
 
 from skhyper import HypernetSearchCV, PerInput, PerWeight  # noqa: E402
@@ -84,22 +85,9 @@ def test_metrics(estimator, X_test, y_test):
             "test_accuracy": float(accuracy_score(y_test, proba.argmax(1)))}
 
 
-def at_bound(values):
-    """Share of ``values`` within 5% of either bound of the log range."""
-    unit = (np.log10(values) - np.log10(LOW)) / (np.log10(HIGH) - np.log10(LOW))
-    return float(np.mean((unit < 0.05) | (unit > 0.95)))
-
-
 def parse_settings(pairs):
-    """``key=value`` strings as HypernetSearchCV keyword arguments (numbers parsed)."""
-    settings = {}
-    for pair in pairs:
-        key, value = pair.split("=", 1)
-        try:
-            settings[key] = float(value)
-        except ValueError:
-            settings[key] = value
-    return settings
+    """``key=value`` strings as HypernetSearchCV keyword arguments (as trust.py reads them)."""
+    return {k: parse_value(v) for k, v in (pair.split("=", 1) for pair in pairs)}
 
 
 class DecayedLinearSoftmax(LinearSoftmax):
@@ -148,7 +136,8 @@ def run_seed(seed, data, grid_points, forms=None, settings=None, peer_factor=Non
                             dtype=float)
         decays[name], seconds_of[name] = values, seconds
         rows[f"HypernetSearchCV {name}"] = {
-            "cost": seconds / unit, "cv_loss": -search.best_score_, "at_bound": at_bound(values),
+            "cost": seconds / unit, "cv_loss": -search.best_score_,
+            "at_bound": share_at_bound(values),
             **test_metrics(search, X_test, y_test)}
     if peer_factor and "PerInput" in seconds_of:
 

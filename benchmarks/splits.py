@@ -80,18 +80,16 @@ VARIANTS = {
     "default": {},
     "stronger": {"verify_sources": ("path", "scan", "shared", "stronger")},
     "horizon": {"hyper_steps_per_epoch": 1},
-    "prior_x6": {},  # shrinkage six times "auto": see variant_settings
+    # six times the "auto" strength (AUTO_SHRINKAGE x decays / 400 rows) of the workload
+    "prior_x6": lambda workload: {"shrinkage": 6 * AUTO_SHRINKAGE * N_DECAYS[workload] / 400},
 }
-#: each workload's decays, for the "auto" strength (AUTO_SHRINKAGE x decays / 400 rows)
 N_DECAYS = {"per_class": 10, "per_weight": 9472}
 
 
 def variant_settings(name, workload):
-    """A variant's HypernetSearchCV keywords (``prior_x6``: the hyperprior at six times
-    its ``"auto"`` strength on this workload's 400 rows)."""
-    if name == "prior_x6":
-        return {"shrinkage": 6 * AUTO_SHRINKAGE * N_DECAYS[workload] / 400}
-    return VARIANTS[name]
+    """A variant's HypernetSearchCV keywords on ``workload``."""
+    settings = VARIANTS[name]
+    return settings(workload) if callable(settings) else settings
 
 
 KEY = "optimizer__weight_decay"

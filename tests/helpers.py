@@ -21,7 +21,6 @@ class TinyClassifier(nn.Module):
         return torch.softmax(self.out(self.dropout(torch.relu(self.hidden(X)))), dim=-1)
 
 
-
 class WidthDropout(nn.Module):
     """The module of skorch's GridSearchCV example: a width and a dropout."""
 
