@@ -55,12 +55,15 @@ def epoch_done(context, search):
     leaf.call_on_fit_task_end(estimator=search)
 
 
-def row_scored(context, search, fold_estimator, record, X, y, train, fit_params):
-    """One (row, fold) scored, as a leaf of ``context``: ``fitted_estimator`` is
-    ``search`` with ``fold_estimator`` (the fold's net at the row's point) as its
-    ``best_estimator_``; ``X``, ``y`` are the fold's training rows. Everything is
+def row_scored(context, search, fold_estimator, record, X, y, train, fit_params,
+               task_name="candidate-split-scoring", task_id=None):
+    """One (row, fold) scored, as a leaf ``task_name`` of ``context``:
+    ``fitted_estimator`` is ``search`` with ``fold_estimator`` (the fold's net at the
+    row's point) as its ``best_estimator_``; ``X``, ``y`` are the fold's training
+    rows (``task_id``: the leaf's place among parallel siblings). Everything is
     built only if a callback asks for it."""
-    leaf = context.subcontext(task_name="candidate-split-scoring")
+    leaf = (context.subcontext(task_name=task_name) if task_id is None
+            else context.subcontext(task_name=task_name, task_id=task_id))
     metadata = callback_metadata(fit_params)
     if metadata is not None:
         metadata = {"sample_weight": _safe_indexing(metadata["sample_weight"], train)}

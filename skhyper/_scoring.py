@@ -52,6 +52,14 @@ def score_at(hypernet, estimator, t, X, y, split, scorers, score_params, fit_tim
     ref = next(hypernet.parameters())
     with torch.no_grad():
         weights = hypernet(torch.as_tensor(t, dtype=ref.dtype, device=ref.device))
+    return score_weights(weights, estimator, X, y, split, scorers, score_params, fit_time,
+                         error_score, return_train_score)
+
+
+def score_weights(weights, estimator, X, y, split, scorers, score_params, fit_time,
+                  error_score, return_train_score):
+    """Score the module parameters ``weights`` on one split, through the fold's
+    ``estimator`` (see :func:`score_at`); returns its record."""
     load_weights(estimator, weights)
     net = estimator[-1] if isinstance(estimator, Pipeline) else estimator
     with fast_inference(net):

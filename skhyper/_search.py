@@ -69,11 +69,13 @@ from ._scoring import (
     SCORED_BY_HYPERNET,
     SCORED_BY_REAL_FITS,
     score_at,
+    score_weights,
     with_scored_by,
     with_source,
 )
 from ._skorch_settings import read_settings
 from ._space import format_value, from_unit_array, parse_bounds
+from ._stacked_fits import StackedFits, initial_weights, stack_groups, why_not_stacked
 from ._train import HyperTrainer, LoopConfig
 from .exceptions import SkhyperWarning
 
@@ -82,7 +84,7 @@ _FITTED = (
     "best_score_", "best_estimator_", "refit_time_", "scorer_", "n_splits_",
     "multimetric_", "feature_names_in_", "hypernets_", "search_time_",
     "fold_estimators_", "split_indices_", "batched_folds_", "n_epochs_", "search_space_",
-    "shrinkage_", "at_bounds_", "verify_splits_", "grid_searches_",
+    "shrinkage_", "at_bounds_", "verify_splits_", "grid_searches_", "verify_fits_",
 )
 
 
@@ -295,6 +297,22 @@ return_train_score
         a noisier score (half the rows) and a search tuned on half the rows. With
         more vector-key hyperparameters than rows, ``"all"`` warns (see the user
         guide, "How honest ``best_score_`` is with many hyperparameters").
+    verify_fits : {"skorch", "stacked"}, default="skorch"
+        How the real fits of ``verify`` train. ``"skorch"``: each is the net's own
+        ``fit``, run as ``GridSearchCV`` runs it (``n_jobs``, joblib's backend).
+        ``"stacked"``: every candidate x fold trains at once, as the hyper-training's
+        folds do: the module from the same initialization, the fold's training
+        rows after the net's ``train_split``, the net's optimizer, batch size,
+        epochs, shuffling, gradient clipping and learning-rate policy, and the
+        candidate's decays. Where training draws nothing else (rows in order, no
+        dropout) the fits end where skorch's end, to float precision; with
+        shuffled rows or dropout they are the same fits in distribution. Cheaper
+        where skorch's per-fit overhead dominates (small nets on a CPU; measured
+        in docs/benchmarks.md, "Where the search's time goes"). A net that trains
+        otherwise (its own training step, an optimizer other than SGD, Adam,
+        RMSprop or Adagrad, early stopping or another callback that acts, buffers
+        such as batch norm's) fits through skorch, with a warning that says why;
+        ``verify_fits_`` says which ran.
     select : {"regularized", "best"}, default="regularized"
         How ``best_index_`` is chosen among the real-fit rows. ``"best"``: the
         best mean score, as ``GridSearchCV`` picks. ``"regularized"``: the most
@@ -384,6 +402,8 @@ n_splits_, refit_time_, multimetric_
     verify_splits_ : list of (train, test) arrays
         The splits of the real fits: the CV splits, or each fold's training rows and
         the held-out half of its validation rows.
+    verify_fits_ : {"skorch", "stacked"} or None
+        How the real fits trained (see ``verify_fits``); None with ``verify=0``.
 
     See Also
     --------
@@ -426,6 +446,7 @@ n_splits_, refit_time_, multimetric_
         "verify_sources": [list, tuple],
         "select": [StrOptions({"regularized", "best"})],
         "verify_rows": [StrOptions({"all", "held_out"})],
+        "verify_fits": [StrOptions({"skorch", "stacked"})],
     }
 
     def __init__(
@@ -457,6 +478,7 @@ n_splits_, refit_time_, multimetric_
         verify_sources=("path", "scan", "shared"),
         select="regularized",
         verify_rows="all",
+        verify_fits="skorch",
     ):
         super().__init__(
             estimator=estimator,
@@ -486,6 +508,7 @@ n_splits_, refit_time_, multimetric_
         self.verify_sources = verify_sources
         self.select = select
         self.verify_rows = verify_rows
+        self.verify_fits = verify_fits
 
     def predicted_loss(self, X, y, points, rows="validation"):
         """The hypernets' predicted validation loss at ``points``, per fold and mean.
@@ -617,12 +640,21 @@ n_splits_, refit_time_, multimetric_
         if callable(self.scoring) and multimetric:
             self._check_refit_for_multimetric(out[0]["test_scores"])
             refit_metric = self.refit
+        verify_fits = None
         if self.verify:
             proposals = self._proposals(builder, hypernet_results, candidates, hyper["result"],
                                         refit_metric)
-            results = comm.on_root(lambda: self._verify(
-                proposals, builder.space, X, y, held_out, scorers, routed,
-                seed + 1 if fixed else None, device, root))  # on rank 0, then broadcast
+            verify_seed = seed + 1 if fixed else None
+            results = None
+            if self._can_stack_verify(builder, hyper, comm):
+                results = self._verify_stacked(proposals, builder, hyper, X, y, held_out,
+                                               scorers, routed, verify_seed, device, root,
+                                               settings)
+            verify_fits = "skorch" if results is None else "stacked"
+            if results is None:
+                results = comm.on_root(lambda: self._verify(
+                    proposals, builder.space, X, y, held_out, scorers, routed,
+                    verify_seed, device, root))  # on rank 0, then broadcast
         hypernets, fold_estimators = self._gather_folds(hyper)
         fitted = {
             "hypernet_results_": hypernet_results,
@@ -632,6 +664,7 @@ n_splits_, refit_time_, multimetric_
             "fold_estimators_": fold_estimators,
             "split_indices_": tuning,
             "verify_splits_": held_out,
+            "verify_fits_": verify_fits,
             "search_time_": search_time,
             "batched_folds_": hyper["result"].batched_folds,
             "search_space_": builder.space,
@@ -1016,6 +1049,101 @@ n_splits_, refit_time_, multimetric_
         results = with_scored_by(self._format_results(candidate_params, len(splits), out),
                                  SCORED_BY_REAL_FITS)
         return with_source(results, [source for _, source in proposals])
+
+    def _can_stack_verify(self, builder, hyper, comm):
+        """Whether the verify fits train stacked (``verify_fits="stacked"``): when
+        the net's training is what ``_stacked_fits`` runs; else a warning says why
+        the fits go through skorch."""
+        if self.verify_fits != "stacked":
+            return False
+        backend = get_active_backend()[0]
+        reasons = why_not_stacked(builder.net, hyper["folds"], getattr(comm, "world_size", 1),
+                                  self.verify_rows)
+        if not isinstance(backend, _LOCAL_BACKENDS):
+            reasons.append(f"joblib's active backend is {type(backend).__name__}")
+        if reasons:
+            warnings.warn(
+                "verify_fits='stacked': the real fits go through skorch one by one, "
+                f"because {'; '.join(reasons)}.", SkhyperWarning, stacklevel=4)
+        return not reasons
+
+    def _verify_stacked(self, proposals, builder, hyper, X, y, splits, scorers, routed, seed,
+                        device, root, settings):
+        """The real fits of ``_verify``, every candidate x fold trained at once
+        (``_stacked_fits``), scored on each fold as ``_verify`` scores them; ``None``
+        where the fits cannot stack after all (the search then fits through skorch).
+
+        With a ``seed``, fold ``k``'s fits start from the module initialized
+        under ``seed + k`` and draw their batches from a generator seeded so,
+        whatever the candidate (as ``_verify`` seeds its fits).
+        """
+        space, folds, net = builder.space, hyper["folds"], builder.net
+        estimators = hyper["scorer_estimators"]
+        ref = folds[0].y_train
+        inits = []
+        for k in range(len(folds)):
+            with _seeded_torch(device, None if seed is None else seed + k):
+                inits.append({n: w.to(ref.device) for n, w in initial_weights(net).items()})
+        members, order = [], []
+        for i, (t, _) in enumerate(proposals):
+            values = space.train_values(torch.as_tensor(t, dtype=torch.float32,
+                                                        device=ref.device))
+            for k in range(len(folds)):
+                members.append((k, values))
+                order.append((i, k))
+        records = {}
+        n_tasks = len(proposals) * len(splits)
+        with (
+            propagate_interrupts(),
+            _callbacks.subtask(root, self, "verify", max_subtasks=n_tasks,
+                               sequential_subtasks=False) as context,
+        ):
+            for group in stack_groups(members, folds, net):
+                fits = self._stacked_group(folds, [members[m] for m in group], inits, net,
+                                           settings, seed)
+                if fits is None:
+                    return None
+                weights, fit_time = fits
+                for m, w in zip(group, weights):
+                    i, k = order[m]
+                    records[i, k] = score_weights(
+                        w, estimators[k], X, y, splits[k], scorers, routed.scorer.score,
+                        fit_time, self.error_score, self.return_train_score)
+                    _callbacks.row_scored(context, self, estimators[k], records[i, k], X, y,
+                                          splits[k][0], routed.estimator.fit,
+                                          task_name="candidate-split-evaluation",
+                                          task_id=i * len(splits) + k)
+        out = [records[i, k] for i in range(len(proposals)) for k in range(len(splits))]
+        if callable(self.scoring):
+            _insert_error_scores(out, self.error_score)
+        candidate_params = [space.values_from_unit(t) for t, _ in proposals]
+        results = with_scored_by(self._format_results(candidate_params, len(splits), out),
+                                 SCORED_BY_REAL_FITS)
+        return with_source(results, [source for _, source in proposals])
+
+    def _stacked_group(self, folds, members, inits, net, settings, seed):
+        """Train one group of members (equal scalar values) stacked: their weights
+        and the time per fit, or ``None`` (with a warning) where they cannot."""
+        batch_size = StackedFits.batch_size_for(net, folds, members)
+        generators = None
+        if seed is not None:
+            generators = [torch.Generator(device=folds[k].y_train.device).manual_seed(seed + k)
+                          for k, _ in members]
+        config = LoopConfig(
+            n_epochs=int(net.max_epochs), warmup_epochs=0, warmup_sampling="global",
+            batch_size=batch_size, hyper_lr=0.0, hyper_steps_per_epoch=0,
+            perturb_scale=0.0, make_optimizer=optimizer_factory(net),
+            schedulers=settings.schedulers, clip_norms=settings.clip_norms,
+            shuffle=settings.shuffle, drop_last=settings.drop_last)
+        try:
+            weights, seconds = StackedFits(folds, members, inits, config, generators).run()
+        except Exception as error:  # e.g. a module vmap cannot run
+            warnings.warn(
+                "verify_fits='stacked': the real fits go through skorch one by one, because "
+                f"the stacked fits failed ({type(error).__name__}: {error}).",
+                SkhyperWarning, stacklevel=5)
+            return None
+        return weights, seconds / len(members)
 
     def _verify_fits(self, parallel, candidate_params, splits, X, y, scorers, routed, seed,
                      device, context):

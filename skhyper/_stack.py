@@ -58,8 +58,8 @@ class FoldStack:
                 per_fold[k][n].data = self.params[n].data[k]
             for n in buffer_names:
                 per_fold_buffers[k][n].data = self.buffers[n][k]
-        self._data = _stack_rows([f.X_train for f in folds], [f.y_train for f in folds])
-        self._val = _stack_rows([f.X_val for f in folds], [f.y_val for f in folds])
+        self._data = stack_rows([f.X_train for f in folds], [f.y_train for f in folds])
+        self._val = stack_rows([f.X_val for f in folds], [f.y_val for f in folds])
         self._vmapped_hypernet = vmap(self._hypernet_forward, in_dims=(0, 0, None))
         self._step = vmap(self._fold_outputs, in_dims=(0, 0, None), randomness="different")
         self._eval = vmap(self._fold_val_output, in_dims=(0, 0))
@@ -212,7 +212,7 @@ def _fold_part(outputs, k):
     return outputs[k]
 
 
-def _stack_rows(Xs, ys):
+def stack_rows(Xs, ys):
     sizes = [len(y) for y in ys]
     offsets = [sum(sizes[:k]) for k in range(len(sizes))]
     return _StackedRows(torch.cat(Xs), torch.cat(ys), offsets, sizes)

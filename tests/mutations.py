@@ -56,6 +56,7 @@ SUBSET = [
     "test_inputs.py",
     "test_keys.py",
     "test_grid.py",
+    "test_stacked_fits.py",
 ]
 
 
@@ -78,6 +79,7 @@ S = "test_search_strength.py::"
 V = "test_vector_bounds.py::"
 C = "test_candidates.py::"
 G = "test_grid.py::"
+F = "test_stacked_fits.py::"
 BREAKS = [
     Break(
         "no-hyper-step", "the hyper step is a no-op (lambda_hat moves only by the scan)",
@@ -305,6 +307,24 @@ BREAKS = [
               "        pass  # MUTANT: the refit ignores the vector decay\n")],
         [V + "test_with_params_trains_the_same_objective_as_a_loss_penalty[decays0]",
          V + "test_best_estimator_equals_the_documented_call"],
+    ),
+    Break(
+        "stacked-fits-without-decay", "the stacked verify fits leave the candidates' decays out",
+        [Edit("_stacked_fits.py", "        total = penalties.sum()\n",
+              "        total = 0 * penalties.sum()  # MUTANT\n")],
+        [F + "test_stacked_fits_end_where_skorchs_fits_end[per-unit-SGD-extra0]",
+         F + "test_stacked_fits_end_where_skorchs_fits_end[per-unit-Adam-extra1]"],
+    ),
+    Break(
+        "stacked-fits-rows-lose-labels", "a stacked fit's shuffled rows take another row's label",
+        [Edit("_stacked_fits.py", "        X, y = self._data.X[batch], self._data.y[batch]\n",
+              "        X, y = self._data.X[batch], self._data.y[batch.sort(dim=1).values]\n")],
+        [F + "test_stacked_fits_with_shuffled_rows_and_dropout_score_as_skorchs_do"],
+    ),
+    Break(
+        "stacked-fits-one-batch-count", "members whose folds have one batch less stack anyway",
+        [Edit("_stacked_fits.py", "math.ceil(n / size), n // size)", "0, 0)")],
+        [F + "test_stacked_fits_end_where_skorchs_fits_end[scalar-SGD-extra0]"],
     ),
 ]
 
