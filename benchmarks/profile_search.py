@@ -12,6 +12,7 @@ each change's before/after is measured side by side (see benchmarks/NOTES.md)::
     python benchmarks/profile_search.py hyper_steps_per_epoch=4 --variants default --save
     python benchmarks/profile_search.py --bounds all --repeats 2 --save
     python benchmarks/profile_search.py --bounds per-class per-out-weight --repeats 1
+    python benchmarks/profile_search.py --bounds all --variants default stacked-verify
 
 ``--bounds`` profiles the weight-decay searches of ``many_hyperparameters.py`` (400
 rows of digits, its nets and decay forms) from 1 to 9,472 hyperparameters, plus one
@@ -25,7 +26,9 @@ and ``--variants`` defaults to ``default``.
 
 Variants: ``default``; ``loop`` (the folds train one by one, not stacked);
 ``foreach`` (foreach Adam instead of fused); ``skorch-scoring`` (rows scored
-through skorch's row-by-row DataLoader, not slices). ``keyword=value`` arguments set
+through skorch's row-by-row DataLoader, not slices); ``stacked-verify`` (one speed-up
+switched on: ``verify_fits="stacked"``, the real fits of every candidate x fold trained
+in one vectorized run). ``keyword=value`` arguments set
 HypernetSearchCV's parameters. Reported: the median over ``--repeats`` of each phase,
 divided by the median plain fit; each phase's time excludes the timed phases it
 calls; "other" is the rest. "candidate rows verified" counts the rows of
@@ -54,6 +57,7 @@ from sklearn.model_selection import KFold, StratifiedKFold
 sys.path.insert(0, str(Path(__file__).parent))
 import many_hyperparameters as many  # noqa: E402
 from provenance import metadata, save  # noqa: E402
+from search_variants import parse_value  # noqa: E402
 from workloads import WORKLOADS, Workload  # noqa: E402
 
 from skhyper import HypernetSearchCV, _folds, _train  # noqa: E402
@@ -64,14 +68,16 @@ try:  # absent from commits before the stacked folds (NOTES.md profiles old comm
 except ImportError:
     _stack = None
 
-VARIANTS = ("default", "loop", "foreach", "skorch-scoring")
+VARIANTS = ("default", "loop", "foreach", "skorch-scoring", "stacked-verify")
+#: Variants that set a parameter of the search rather than patch the library.
+VARIANT_SETTINGS = {"stacked-verify": {"verify_fits": "stacked"}}
 VERIFY = "verify (real fits)"
 PHASES = {
     "train steps": (_train.HyperTrainer, ("_train_step", "_train_step_stacked")),
     "hyper steps": (_train.HyperTrainer, ("_hyper_step",)),
     "warm-up scan": (_train.HyperTrainer, ("_scan_box",)),
     "candidate scoring": (search_module.HypernetSearchCV, ("_score_point",)),
-    VERIFY: (search_module.HypernetSearchCV, ("_verify",)),
+    VERIFY: (search_module.HypernetSearchCV, ("_verify", "_verify_stacked")),
     "refit": (search_module.HypernetSearchCV, ("_refit",)),
 }
 #: the table's columns: (header, key of a run's record, how a cell reads)
@@ -170,6 +176,7 @@ def variant(name):
         if _stack else [],
         "foreach": [(_folds.inspect, "signature", _signature_without_fused)],
         "skorch-scoring": [(search_module, "fast_inference", contextlib.nullcontext)],
+        "stacked-verify": [],
     }[name])
 
 
@@ -204,8 +211,9 @@ def counts(search, run):
 def timed_search(workload, name, cv, scoring, seed, settings, X, y):
     """One search's phases in seconds, under variant ``name``, with its counts."""
     seconds = {}
+    params = {**(settings or {}), **VARIANT_SETTINGS.get(name, {})}
     search = HypernetSearchCV(workload.make_net(), workload.bounds, cv=cv,
-                              scoring=scoring, random_state=seed, **(settings or {}))
+                              scoring=scoring, random_state=seed, **params)
     with variant(name), phase_timers(seconds):
         begin = time.perf_counter()
         search.fit(X, y)
@@ -315,8 +323,7 @@ def main(argv=None):
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
     meta = metadata("profile_search.py", argv)  # before the run: the code it imported
-    settings = {k: int(v) if v.isdigit() else float(v)
-                for k, v in (s.split("=", 1) for s in args.settings)}
+    settings = {k: parse_value(v) for k, v in (s.split("=", 1) for s in args.settings)}
     workloads = ([bounds_workload(b) for b in args.bounds] if args.bounds
                  else [WORKLOADS[args.workload]])
     profiled = profile_all(workloads, args.variants, args, settings)

@@ -23,6 +23,8 @@ below, side by side in one run:
   hypernets train twice as long between hyper steps (a longer horizon).
 * ``prior_x6``: the defaults with the hyperprior six times its ``"auto"`` strength
   (0.75 per class, 710 per weight).
+* ``stacked``: the defaults with ``verify_fits="stacked"``, the real fits of every
+  candidate x fold trained in one vectorized run instead of one skorch fit each.
 
 (The variants ``anchored`` and ``anchored_10``, a block hyperprior pulling toward the
 scan's shared value, ran at commit f263a81 and were removed with that option:
@@ -80,6 +82,7 @@ VARIANTS = {
     "default": {},
     "stronger": {"verify_sources": ("path", "scan", "shared", "stronger")},
     "horizon": {"hyper_steps_per_epoch": 1},
+    "stacked": {"verify_fits": "stacked"},
     # six times the "auto" strength (AUTO_SHRINKAGE x decays / 400 rows) of the workload
     "prior_x6": lambda workload: {"shrinkage": 6 * AUTO_SHRINKAGE * N_DECAYS[workload] / 400},
 }

@@ -22,6 +22,8 @@ same way before each method:
   the net's epochs, not by k.
 * ``hypernet_path``: the same with ``verify_sources=("path",), select="best"``:
   real fits of the path's best row only, as the search chose before issue 20.
+* ``hypernet_stacked``: the same with ``verify_fits="stacked"``: its real fits
+  trained in one vectorized run instead of one skorch fit each.
 
 All searchers score with ``neg_log_loss`` (classification) or
 ``neg_mean_squared_error`` (regression) and refit. Reported per method: wall
@@ -94,9 +96,14 @@ from workloads import LARGE, WORKLOADS, grid_for, variant, with_rows  # noqa: E4
 from skhyper import HypernetSearchCV  # noqa: E402
 
 CV = 3
-METHODS = ("grid", "random", "optuna", "hypernet", "hypernet_path")
-#: HypernetSearchCV as it chose before issue 20: real fits of the path's best row only
-PATH_ONLY = {"verify_sources": ("path",), "select": "best"}
+METHODS = ("grid", "random", "optuna", "hypernet", "hypernet_path", "hypernet_stacked")
+#: HypernetSearchCV's settings per method: as it chose before issue 20 (real fits of the
+#: path's best row only), and with its real fits stacked
+HYPERNET_SETTINGS = {
+    "hypernet": {},
+    "hypernet_path": {"verify_sources": ("path",), "select": "best"},
+    "hypernet_stacked": {"verify_fits": "stacked"},
+}
 TASKS = {  # scoring, loss name, score name
     "classification": ("neg_log_loss", "log-loss", "accuracy"),
     "regression": ("neg_mean_squared_error", "MSE", "R^2"),
@@ -119,6 +126,7 @@ def label(method, points):
         "optuna": f"OptunaSearchCV {n}",
         "hypernet": "HypernetSearchCV",
         "hypernet_path": "HypernetSearchCV, path only (before issue 20)",
+        "hypernet_stacked": "HypernetSearchCV, verify_fits='stacked'",
     }[method]
 
 
@@ -173,9 +181,9 @@ def make_search(method, workload, cv, points, seed):
                                   n_iter=n_candidates(workload, points))
     if method == "optuna":
         return make_optuna(net, workload, cv, scoring, points, seed)
-    if method in ("hypernet", "hypernet_path"):
+    if method in HYPERNET_SETTINGS:
         return HypernetSearchCV(net, workload.bounds, cv=cv, scoring=scoring, refit=True,
-                                random_state=seed, **(PATH_ONLY if method != "hypernet" else {}))
+                                random_state=seed, **HYPERNET_SETTINGS[method])
     raise ValueError(method)
 
 
