@@ -75,7 +75,7 @@ from ._scoring import (
 )
 from ._skorch_settings import read_settings
 from ._space import format_value, from_unit_array, parse_bounds
-from ._stacked_fits import StackedFits, initial_weights, stack_groups, why_not_stacked
+from ._stacked_fits import initial_weights, train_candidates, why_not_stacked
 from ._train import HyperTrainer, LoopConfig
 from .exceptions import SkhyperWarning
 
@@ -1071,79 +1071,48 @@ n_splits_, refit_time_, multimetric_
                         device, root, settings):
         """The real fits of ``_verify``, every candidate x fold trained at once
         (``_stacked_fits``), scored on each fold as ``_verify`` scores them; ``None``
-        where the fits cannot stack after all (the search then fits through skorch).
+        (with a warning) where the fits cannot stack after all: the search then fits
+        through skorch.
 
-        With a ``seed``, fold ``k``'s fits start from the module initialized
-        under ``seed + k`` and draw their batches from a generator seeded so,
-        whatever the candidate (as ``_verify`` seeds its fits).
+        With a ``seed``, fold ``k``'s fits start from the module initialized under
+        ``seed + k`` and draw their batches from a generator seeded so, whatever the
+        candidate (as ``_verify`` seeds its fits).
         """
-        space, folds, net = builder.space, hyper["folds"], builder.net
-        estimators = hyper["scorer_estimators"]
-        ref = folds[0].y_train
+        folds, net = hyper["folds"], builder.net
         inits = []
         for k in range(len(folds)):
             with _seeded_torch(device, None if seed is None else seed + k):
-                inits.append({n: w.to(ref.device) for n, w in initial_weights(net).items()})
-        members, order = [], []
-        for i, (t, _) in enumerate(proposals):
-            values = space.train_values(torch.as_tensor(t, dtype=torch.float32,
-                                                        device=ref.device))
-            for k in range(len(folds)):
-                members.append((k, values))
-                order.append((i, k))
-        records = {}
-        n_tasks = len(proposals) * len(splits)
-        with (
-            propagate_interrupts(),
-            _callbacks.subtask(root, self, "verify", max_subtasks=n_tasks,
-                               sequential_subtasks=False) as context,
-        ):
-            for group in stack_groups(members, folds, net):
-                fits = self._stacked_group(folds, [members[m] for m in group], inits, net,
-                                           settings, seed)
-                if fits is None:
-                    return None
-                weights, fit_time = fits
-                for m, w in zip(group, weights):
-                    i, k = order[m]
-                    records[i, k] = score_weights(
-                        w, estimators[k], X, y, splits[k], scorers, routed.scorer.score,
-                        fit_time, self.error_score, self.return_train_score)
-                    _callbacks.row_scored(context, self, estimators[k], records[i, k], X, y,
-                                          splits[k][0], routed.estimator.fit,
-                                          task_name="candidate-split-evaluation",
-                                          task_id=i * len(splits) + k)
-        out = [records[i, k] for i in range(len(proposals)) for k in range(len(splits))]
-        if callable(self.scoring):
-            _insert_error_scores(out, self.error_score)
-        candidate_params = [space.values_from_unit(t) for t, _ in proposals]
-        results = with_scored_by(self._format_results(candidate_params, len(splits), out),
-                                 SCORED_BY_REAL_FITS)
-        return with_source(results, [source for _, source in proposals])
-
-    def _stacked_group(self, folds, members, inits, net, settings, seed):
-        """Train one group of members (equal scalar values) stacked: their weights
-        and the time per fit, or ``None`` (with a warning) where they cannot."""
-        batch_size = StackedFits.batch_size_for(net, folds, members)
-        generators = None
-        if seed is not None:
-            generators = [torch.Generator(device=folds[k].y_train.device).manual_seed(seed + k)
-                          for k, _ in members]
-        config = LoopConfig(
-            n_epochs=int(net.max_epochs), warmup_epochs=0, warmup_sampling="global",
-            batch_size=batch_size, hyper_lr=0.0, hyper_steps_per_epoch=0,
-            perturb_scale=0.0, make_optimizer=optimizer_factory(net),
-            schedulers=settings.schedulers, clip_norms=settings.clip_norms,
-            shuffle=settings.shuffle, drop_last=settings.drop_last)
+                inits.append(initial_weights(net, folds[0].y_train.device))
+        points = [t for t, _ in proposals]
         try:
-            weights, seconds = StackedFits(folds, members, inits, config, generators).run()
-        except Exception as error:  # e.g. a module vmap cannot run
+            with propagate_interrupts():
+                fits = train_candidates(points, builder.space, folds, net, settings, inits,
+                                        seed)
+        except Exception as error:  # e.g. a module vmap cannot run, or a diverged fit
             warnings.warn(
                 "verify_fits='stacked': the real fits go through skorch one by one, because "
                 f"the stacked fits failed ({type(error).__name__}: {error}).",
-                SkhyperWarning, stacklevel=5)
+                SkhyperWarning, stacklevel=4)
             return None
-        return weights, seconds / len(members)
+        estimators = hyper["scorer_estimators"]
+        records = {}
+        with _callbacks.subtask(root, self, "verify", max_subtasks=len(fits),
+                                sequential_subtasks=False) as context:
+            for i, k, weights, fit_time in fits:
+                records[i, k] = score_weights(
+                    weights, estimators[k], X, y, splits[k], scorers, routed.scorer.score,
+                    fit_time, self.error_score, self.return_train_score)
+                _callbacks.row_scored(context, self, estimators[k], records[i, k], X, y,
+                                      splits[k][0], routed.estimator.fit,
+                                      task_name="candidate-split-evaluation",
+                                      task_id=i * len(splits) + k)
+        out = [records[i, k] for i in range(len(points)) for k in range(len(splits))]
+        if callable(self.scoring):
+            _insert_error_scores(out, self.error_score)
+        candidate_params = [builder.space.values_from_unit(t) for t in points]
+        results = with_scored_by(self._format_results(candidate_params, len(splits), out),
+                                 SCORED_BY_REAL_FITS)
+        return with_source(results, [source for _, source in proposals])
 
     def _verify_fits(self, parallel, candidate_params, splits, X, y, scorers, routed, seed,
                      device, context):

@@ -40,10 +40,10 @@ from skorch.callbacks import EarlyStopping, GradientNormClipping, LRScheduler
 from skorch.dataset import Dataset
 from torch.func import functional_call, vmap
 
-from ._folds import batch_size_of
+from ._folds import batch_size_of, optimizer_factory
 from ._skorch_settings import _OBSERVERS, _PERFORMANCE_ONLY, _user_callbacks
 from ._stack import stack_rows
-from ._train import clip_grad_norms
+from ._train import LoopConfig, clip_grad_norms
 from .exceptions import TrainingDivergedError
 
 #: Optimizers whose step acts on each tensor element on its own, so one optimizer
@@ -266,8 +266,56 @@ def _device(params):
     return next(iter(params.values())).device
 
 
-def initial_weights(net):
-    """The parameters of a freshly initialized module of ``net`` (draws from
-    torch's RNG as skorch's ``initialize`` does)."""
+def initial_weights(net, device):
+    """The parameters of a freshly initialized module of ``net``, on ``device``
+    (drawn from torch's RNG, as skorch's ``initialize`` draws them)."""
     module = clone(net).initialize().module_
-    return {name: p.detach() for name, p in module.named_parameters()}
+    return {name: p.detach().to(device) for name, p in module.named_parameters()}
+
+
+def train_candidates(points, space, folds, net, settings, inits, seed=None):
+    """Fit every candidate ``points`` (unit coordinates) on every fold, stacked.
+
+    Parameters
+    ----------
+    points : list of ndarray
+    space : SearchSpace
+    folds : list of Fold
+        The hyper-training's folds.
+    net : skorch NeuralNet
+        The net whose epochs, batch size and optimizer the fits take.
+    settings : TrainingSettings
+        The net's shuffling, ``drop_last``, clipping and learning-rate policies.
+    inits : list of dict
+        Each fold's initial parameters (:func:`initial_weights`).
+    seed : int or None
+        Fold ``k``'s fits draw their rows' order from a generator seeded with
+        ``seed + k`` (None: from torch's RNG).
+
+    Returns
+    -------
+    list of (int, int, dict, float)
+        ``(candidate, fold, fitted parameters, seconds per fit)``, group by group
+        (:func:`stack_groups`).
+    """
+    device = folds[0].y_train.device
+    members, order = [], []
+    for i, t in enumerate(points):
+        values = space.train_values(torch.as_tensor(t, dtype=torch.float32, device=device))
+        for k in range(len(folds)):
+            members.append((k, values))
+            order.append((i, k))
+    fits = []
+    for group in stack_groups(members, folds, net):
+        chosen = [members[m] for m in group]
+        generators = None if seed is None else [
+            torch.Generator(device=device).manual_seed(seed + k) for k, _ in chosen]
+        config = LoopConfig(
+            n_epochs=int(net.max_epochs), warmup_epochs=0, warmup_sampling="global",
+            batch_size=StackedFits.batch_size_for(net, folds, chosen), hyper_lr=0.0,
+            hyper_steps_per_epoch=0, perturb_scale=0.0, make_optimizer=optimizer_factory(net),
+            schedulers=settings.schedulers, clip_norms=settings.clip_norms,
+            shuffle=settings.shuffle, drop_last=settings.drop_last)
+        weights, seconds = StackedFits(folds, chosen, inits, config, generators).run()
+        fits += [(*order[m], w, seconds / len(group)) for m, w in zip(group, weights)]
+    return fits

@@ -120,3 +120,4 @@ def test_verify_fits_is_none_without_real_fits_and_checked():
     assert search.verify_fits_ is None
     with pytest.raises(ValueError, match="verify_fits"):
         HypernetSearchCV(make_classifier(), SCALAR, verify_fits="fast").fit(X, y)
+
