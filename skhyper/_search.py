@@ -1076,7 +1076,8 @@ n_splits_, refit_time_, multimetric_
 
         With a ``seed``, fold ``k``'s fits start from the module initialized under
         ``seed + k`` and draw their batches from a generator seeded so, whatever the
-        candidate (as ``_verify`` seeds its fits).
+        candidate (as ``_verify`` seeds its fits), and the training's other draws
+        (dropout) come from torch seeded with ``seed``: ``fit`` is reproducible.
         """
         folds, net = hyper["folds"], builder.net
         inits = []
@@ -1084,8 +1085,8 @@ n_splits_, refit_time_, multimetric_
             with _seeded_torch(device, None if seed is None else seed + k):
                 inits.append(initial_weights(net, folds[0].y_train.device))
         points = [t for t, _ in proposals]
-        try:
-            with propagate_interrupts():
+        try:  # seeded as a whole too: dropout draws from torch's RNG
+            with propagate_interrupts(), _seeded_torch(device, seed):
                 fits = train_candidates(points, builder.space, folds, net, settings, inits,
                                         seed)
         except Exception as error:  # e.g. a module vmap cannot run, or a diverged fit

@@ -322,6 +322,12 @@ BREAKS = [
         [F + "test_stacked_fits_with_shuffled_rows_and_dropout_score_as_skorchs_do"],
     ),
     Break(
+        "stacked-fits-unseeded", "the stacked fits' dropout draws from the caller's RNG",
+        [Edit("_search.py", "            with propagate_interrupts(), _seeded_torch(device, seed):\n",
+              "            with propagate_interrupts():  # MUTANT\n")],
+        [F + "test_stacked_fits_with_dropout_are_reproducible_under_a_fixed_random_state"],
+    ),
+    Break(
         "stacked-fits-one-batch-count", "members whose folds have one batch less stack anyway",
         [Edit("_stacked_fits.py", "math.ceil(n / size), n // size)", "0, 0)")],
         [F + "test_stacked_fits_end_where_skorchs_fits_end[scalar-SGD-extra0]"],

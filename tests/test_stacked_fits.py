@@ -121,3 +121,14 @@ def test_verify_fits_is_none_without_real_fits_and_checked():
     with pytest.raises(ValueError, match="verify_fits"):
         HypernetSearchCV(make_classifier(), SCALAR, verify_fits="fast").fit(X, y)
 
+
+def test_stacked_fits_with_dropout_are_reproducible_under_a_fixed_random_state():
+    X, y = classification_data()
+    net = make_classifier(max_epochs=3, iterator_train__shuffle=True, module__dropout=0.3)
+    scores = []
+    for _ in range(2):
+        search = HypernetSearchCV(net, {"module__dropout": (0.1, 0.5), **SCALAR}, cv=3,
+                                  random_state=0, verify_fits="stacked")
+        torch.manual_seed(len(scores))  # the caller's RNG differs between the fits
+        scores.append(_split_scores(search.fit(X, y)))
+    np.testing.assert_array_equal(scores[0], scores[1])
