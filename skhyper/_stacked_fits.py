@@ -206,7 +206,7 @@ class StackedFits:
             else:
                 order = torch.arange(n, device=device)
             order = order + self._data.offsets[k]
-            rows.append(torch.cat([order, order[: longest - n]]) if n < longest else order)
+            rows.append(order.repeat(-(-longest // n))[:longest])  # pad by cycling the order
             lengths.append(n)
         return torch.stack(rows), lengths
 

@@ -37,8 +37,8 @@ def _both(estimator, bounds, X, y, **params):
     """The same search fitted with skorch's fits and with stacked fits."""
     searches = {}
     for mode in ("skorch", "stacked"):
-        search = HypernetSearchCV(estimator, bounds, cv=3, random_state=0, verify_fits=mode,
-                                  **params)
+        search = HypernetSearchCV(estimator, bounds, random_state=0, verify_fits=mode,
+                                  **{"cv": 3, **params})
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             searches[mode] = search.fit(X, y)
@@ -132,3 +132,14 @@ def test_stacked_fits_with_dropout_are_reproducible_under_a_fixed_random_state()
         torch.manual_seed(len(scores))  # the caller's RNG differs between the fits
         scores.append(_split_scores(search.fit(X, y)))
     np.testing.assert_array_equal(scores[0], scores[1])
+
+
+def test_stacked_fits_on_folds_of_very_different_sizes():
+    """Explicit splits whose training parts differ threefold, each fit on its whole
+    fold in one batch: they stack, padded to the longest, and end as skorch's do."""
+    X, y = regression_data(150)
+    rows = np.arange(150)
+    cv = [(rows[:90], rows[90:120]), (rows[:30], rows[120:]), (rows[60:150], rows[:30])]
+    skorch_fits, stacked = _both(make_linear_regressor(5), SCALAR, X, y, cv=cv)
+    assert stacked.verify_fits_ == "stacked"
+    np.testing.assert_allclose(_split_scores(stacked), _split_scores(skorch_fits), atol=2e-5)
