@@ -323,7 +323,8 @@ BREAKS = [
     ),
     Break(
         "stacked-fits-unseeded", "the stacked fits' dropout draws from the caller's RNG",
-        [Edit("_search.py", "            with propagate_interrupts(), _seeded_torch(device, seed):\n",
+        [Edit("_search.py",
+              "            with propagate_interrupts(), _seeded_torch(device, seed):\n",
               "            with propagate_interrupts():  # MUTANT\n")],
         [F + "test_stacked_fits_with_dropout_are_reproducible_under_a_fixed_random_state"],
     ),
