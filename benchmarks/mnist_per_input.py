@@ -34,6 +34,14 @@ subset of the forms, saved under its own tag (the figure is then not redrawn)::
 
     python benchmarks/mnist_per_input.py --forms PerWeight --settings hyper_steps_per_epoch=1 \
         --save --tag mnist_horizon
+
+With ``--stacked``, each form's search runs a second time with
+``verify_fits="stacked"`` right after the default one, in the same process (rows
+"HypernetSearchCV PerInput, verify_fits='stacked'" and so on). ``--forms`` also
+takes ``PerUnit``, one decay per class (the per-class workload itself)::
+
+    python benchmarks/mnist_per_input.py --peer-factor 0 --stacked \
+        --forms PerUnit PerInput PerWeight --save --tag mnist_per_input_stacked
 """
 
 from __future__ import annotations
@@ -58,12 +66,13 @@ from provenance import metadata, save  # noqa: E402
 from search_variants import parse_value  # noqa: E402
 from suite import timed  # noqa: E402
 
-from skhyper import HypernetSearchCV, PerInput, PerWeight  # noqa: E402
+from skhyper import HypernetSearchCV, PerInput, PerUnit, PerWeight  # noqa: E402
 
 LOW, HIGH = 1e-5, 1.0
 SCORING = "neg_log_loss"
 FIGURE = Path(__file__).resolve().parents[1] / "docs" / "images" / "mnist_per_pixel_decay.png"
-FORMS = {"PerInput": PerInput, "PerWeight": PerWeight}
+FORMS = {"PerInput": PerInput, "PerWeight": PerWeight, "PerUnit": PerUnit}
+DEFAULT_FORMS = ("PerInput", "PerWeight")  # PerUnit (one decay per class) on request
 
 
 NET_KWARGS = {"module__n_in": 784, "criterion": nn.CrossEntropyLoss,
@@ -106,7 +115,8 @@ def peer_net(**overrides):
     return PerInputDecayNet(DecayedLinearSoftmax, **{**NET_KWARGS, **overrides})
 
 
-def run_seed(seed, data, grid_points, forms=None, settings=None, peer_factor=None):
+def run_seed(seed, data, grid_points, forms=None, settings=None, peer_factor=None,
+             stacked=False):
     X_train, X_test, y_train, y_test = data
     torch.manual_seed(seed)
     net(max_epochs=1).fit(X_train, y_train)  # warm-up
@@ -120,25 +130,29 @@ def run_seed(seed, data, grid_points, forms=None, settings=None, peer_factor=Non
     rows["GridSearchCV scalar"] = {"cost": seconds / unit, "cv_loss": -search.best_score_,
                                    **test_metrics(search, X_test, y_test)}
     decays, seconds_of = {}, {}
+    variants = {"": settings or {}}
+    if stacked:
+        variants[", verify_fits='stacked'"] = {**(settings or {}), "verify_fits": "stacked"}
     for name, form in FORMS.items():
-        if forms and name not in forms:
+        if name not in (forms or DEFAULT_FORMS):
             continue
         bounds = {"optimizer__weight_decay": form(scipy.stats.loguniform(LOW, HIGH),
                                                   params="out.weight")}
-        torch.manual_seed(seed)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # the bound and optimism warnings: reported
-            search, seconds = timed(lambda b=bounds: HypernetSearchCV(
-                net(), b, cv=make_cv(), scoring=SCORING, random_state=seed,
-                **(settings or {})).fit(
-                X_train, y_train))
-        values = np.asarray(search.best_params_["optimizer__weight_decay"]["out.weight"],
-                            dtype=float)
-        decays[name], seconds_of[name] = values, seconds
-        rows[f"HypernetSearchCV {name}"] = {
-            "cost": seconds / unit, "cv_loss": -search.best_score_,
-            "at_bound": share_at_bound(values),
-            **test_metrics(search, X_test, y_test)}
+        for suffix, keywords in variants.items():
+            torch.manual_seed(seed)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # the bound and optimism warnings: reported
+                search, seconds = timed(lambda b=bounds, k=keywords: HypernetSearchCV(
+                    net(), b, cv=make_cv(), scoring=SCORING, random_state=seed,
+                    **k).fit(X_train, y_train))
+            values = np.asarray(search.best_params_["optimizer__weight_decay"]["out.weight"],
+                                dtype=float)
+            if not suffix:
+                decays[name], seconds_of[name] = values, seconds
+            rows[f"HypernetSearchCV {name}{suffix}"] = {
+                "cost": seconds / unit, "cv_loss": -search.best_score_,
+                "at_bound": share_at_bound(values),
+                **test_metrics(search, X_test, y_test)}
     if peer_factor and "PerInput" in seconds_of:
 
         def record(name, search, seconds, **extra):
@@ -210,9 +224,12 @@ def main(argv=None):
     parser.add_argument("--peer-factor", type=float, default=10.0,
                         help="the sampling searches' second budget, in PerInput's time "
                              "(0: no sampling searches)")
-    parser.add_argument("--forms", nargs="+", choices=list(FORMS), help="default: all")
+    parser.add_argument("--forms", nargs="+", choices=list(FORMS),
+                        help="default: PerInput PerWeight")
     parser.add_argument("--settings", nargs="*", default=[], metavar="KEY=VALUE",
                         help="HypernetSearchCV keyword arguments, e.g. hyper_steps_per_epoch=1")
+    parser.add_argument("--stacked", action="store_true",
+                        help="also each form's search with verify_fits='stacked'")
     parser.add_argument("--tag", default="mnist_per_input")
     parser.add_argument("--save", action="store_true")
     parser.add_argument("--figure", type=Path, help="write the figure here (also without --save)")
@@ -222,7 +239,8 @@ def main(argv=None):
     by_seed, first = {}, None
     for seed in args.seeds:
         by_seed[seed], decays = run_seed(seed, data, args.grid_points, args.forms,
-                                         parse_settings(args.settings), args.peer_factor)
+                                         parse_settings(args.settings), args.peer_factor,
+                                         args.stacked)
         first = decays.get("PerInput") if first is None else first
     text = table(by_seed)
     print(text)

@@ -30,6 +30,14 @@ columns got the larger decays). Run::
 
     python benchmarks/useless_features.py --seeds 0 1 2 --save
     python benchmarks/useless_features.py --quick       # seed 0, 3x peers, minutes
+
+With ``--stacked``, the per-input search runs a second time with
+``verify_fits="stacked"`` right after the default one, in the same process (the
+row "HypernetSearchCV PerInput, verify_fits='stacked'"); with ``--peer-factor 0``
+the sampling searches are left out::
+
+    python benchmarks/useless_features.py --peer-factor 0 --stacked --save \
+        --tag useless_features_stacked
 """
 
 from __future__ import annotations
@@ -132,7 +140,7 @@ def ard_summary(search):
             "median_useless": float(np.median(decays[useless]))}
 
 
-def run_seed(seed, peer_factor, grid_points, settings=None):
+def run_seed(seed, peer_factor, grid_points, settings=None, stacked=False):
     X_train, X_test, y_train, y_test = data(seed)
     torch.manual_seed(seed)
     plain_net(max_epochs=1).fit(X_train, y_train)  # warm-up
@@ -155,13 +163,20 @@ def run_seed(seed, peer_factor, grid_points, settings=None):
     record("GridSearchCV scalar", search, seconds)
     bounds = {"optimizer__weight_decay": PerInput(scipy.stats.loguniform(LOW, HIGH),
                                                   params="hidden.weight")}
-    torch.manual_seed(seed)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the bound warnings: their share is reported
-        search, hyper_seconds = timed(lambda: HypernetSearchCV(
-            plain_net(), bounds, cv=make_cv(), scoring=SCORING,
-            random_state=seed, **(settings or {})).fit(X_train, y_train))
-    record("HypernetSearchCV PerInput", search, hyper_seconds, **ard_summary(search))
+    variants = {"HypernetSearchCV PerInput": settings or {}}
+    if stacked:
+        variants["HypernetSearchCV PerInput, verify_fits='stacked'"] = {
+            **(settings or {}), "verify_fits": "stacked"}
+    seconds_of = {}
+    for name, keywords in variants.items():
+        torch.manual_seed(seed)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the bound warnings: their share is reported
+            search, seconds_of[name] = timed(lambda k=keywords: HypernetSearchCV(
+                plain_net(), bounds, cv=make_cv(), scoring=SCORING,
+                random_state=seed, **k).fit(X_train, y_train))
+        record(name, search, seconds_of[name], **ard_summary(search))
+    hyper_seconds = seconds_of["HypernetSearchCV PerInput"]
     if peer_factor:  # 0: no sampling searches
         run_peers(record, peer_net, N_FEATURES, (X_train, y_train), seed,
                   hyper_seconds - unit, peer_factor, cv=make_cv(), scoring=SCORING, low=LOW,
@@ -203,12 +218,14 @@ def main(argv=None):
     parser.add_argument("--tag", default="useless_features")
     parser.add_argument("--settings", nargs="*", default=[], metavar="KEY=VALUE",
                         help="HypernetSearchCV keyword arguments, e.g. shrinkage=15")
+    parser.add_argument("--stacked", action="store_true",
+                        help="also the per-input search with verify_fits='stacked'")
     args = parser.parse_args(argv)
     if args.quick:
         args.seeds, args.peer_factor, args.grid_points = [0], 3.0, 5
     torch.set_num_threads(1)
     settings = parse_settings(args.settings)
-    by_seed = {seed: run_seed(seed, args.peer_factor, args.grid_points, settings)
+    by_seed = {seed: run_seed(seed, args.peer_factor, args.grid_points, settings, args.stacked)
                for seed in args.seeds}
     text = table(by_seed)
     print(text)
