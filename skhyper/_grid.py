@@ -127,8 +127,8 @@ def fit_grid(search, ranks, X, y, prepared):
     -------
     dict
         ``cv_results_`` (one row per combination), ``hypernet_results_``,
-        ``grid_searches_`` (per combination, its fitted continuous search or None)
-        and the rest of what ``fit`` sets; ``best_*`` when refit says so.
+        ``grid_searches_`` (per combination, its fitted continuous search or None),
+        ``verify_fits_`` and the rest of what ``fit`` sets; ``best_*`` when refit says so.
     """
     combos = combinations(search.param_bounds)
     searched = [i for i, c in enumerate(combos) if c.bounds]
@@ -146,10 +146,22 @@ def fit_grid(search, ranks, X, y, prepared):
         "cv_results_": rows_table(rows),
         "hypernet_results_": _visited(subs, searched, combos),
         "grid_searches_": [by_index.get(i) for i in range(len(combos))],
+        "verify_fits_": _verify_fits(subs, plain),
         "search_time_": float(sum(sub.search_time_ for sub in subs)),
         "n_splits_": len(prepared["splits"]),
         "split_indices_": prepared["splits"],
     }
+
+
+def _verify_fits(subs, plain):
+    """How the grid's real fits trained: ``"stacked"`` where every combination's
+    did, ``"skorch"`` where any went through skorch (combinations without a range
+    always do), None without real fits."""
+    ways = {sub.verify_fits_ for sub in subs} | ({"skorch"} if plain else set())
+    ways.discard(None)
+    if not ways:
+        return None
+    return "stacked" if ways == {"stacked"} else "skorch"
 
 
 def _fit_searches(search, ranks, X, y, combos, prepared):

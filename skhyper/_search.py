@@ -404,6 +404,8 @@ n_splits_, refit_time_, multimetric_
         the held-out half of its validation rows.
     verify_fits_ : {"skorch", "stacked"} or None
         How the real fits trained (see ``verify_fits``); None with ``verify=0``.
+        With lists, ``"stacked"`` only where every combination's fits trained
+        stacked (``grid_searches_`` has each combination's).
 
     See Also
     --------

@@ -333,6 +333,12 @@ BREAKS = [
         [Edit("_stacked_fits.py", "math.ceil(n / size), n // size)", "0, 0)")],
         [F + "test_stacked_fits_end_where_skorchs_fits_end[scalar-SGD-extra0]"],
     ),
+    Break(
+        "grid-says-stacked-when-mixed", "a grid whose plain points fit through skorch says stacked",
+        [Edit("_grid.py", 'return "stacked" if ways == {"stacked"} else "skorch"',
+              'return "stacked" if "stacked" in ways else "skorch"  # MUTANT')],
+        [F + "test_a_grid_with_lists_says_how_its_real_fits_trained"],
+    ),
 ]
 
 GUARD = '''\

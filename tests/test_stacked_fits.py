@@ -143,3 +143,17 @@ def test_stacked_fits_on_folds_of_very_different_sizes():
     skorch_fits, stacked = _both(make_linear_regressor(5), SCALAR, X, y, cv=cv)
     assert stacked.verify_fits_ == "stacked"
     np.testing.assert_allclose(_split_scores(stacked), _split_scores(skorch_fits), atol=2e-5)
+
+
+def test_a_grid_with_lists_says_how_its_real_fits_trained():
+    """Each combination's search stacks its fits, and the grid's rows are skorch's;
+    a combination without a range is a plain grid point, fitted through skorch."""
+    X, y = classification_data()
+    grid = {"lr": [0.05, 0.1], **SCALAR}
+    skorch_fits, stacked = _both(make_classifier(max_epochs=3), grid, X, y)
+    assert [sub.verify_fits_ for sub in stacked.grid_searches_] == ["stacked"] * 2
+    assert (skorch_fits.verify_fits_, stacked.verify_fits_) == ("skorch", "stacked")
+    np.testing.assert_allclose(_split_scores(stacked), _split_scores(skorch_fits), atol=2e-5)
+    with_plain_point = HypernetSearchCV(make_classifier(max_epochs=3), [grid, {"lr": [0.2]}],
+                                        cv=3, random_state=0, verify_fits="stacked").fit(X, y)
+    assert with_plain_point.verify_fits_ == "skorch"
