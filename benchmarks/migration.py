@@ -22,6 +22,10 @@ refit; and what the grid costs against one combination's search alone. Run::
 
 ``--quick`` runs one seed with ``cv=3`` (a smoke run, minutes). ``--n-jobs 2`` gives
 every search two workers (HypernetSearchCV then runs its combinations in parallel).
+``--stacked`` adds HypernetSearchCV with ``verify_fits="stacked"`` (the real fits of
+each combination's candidates in one vectorized run) to the same run::
+
+    python benchmarks/migration.py --seeds 0 1 2 --stacked --save --tag migration_stacked
 """
 
 from __future__ import annotations
@@ -107,21 +111,24 @@ def optuna_search(cv, seed, n_jobs):
                           n_jobs=n_jobs)
 
 
-def searches(cv, seed, n_jobs):
+def searches(cv, seed, n_jobs, stacked=False):
     out = {
         "GridSearchCV": GridSearchCV(pipeline(), GRID, cv=cv, n_jobs=n_jobs),
         "HypernetSearchCV": HypernetSearchCV(pipeline(), MIXED, cv=cv, random_state=seed,
                                              n_jobs=n_jobs),
     }
+    if stacked:
+        out["HypernetSearchCV, verify_fits='stacked'"] = HypernetSearchCV(
+            pipeline(), MIXED, cv=cv, random_state=seed, n_jobs=n_jobs, verify_fits="stacked")
     if optuna_available():
         out["OptunaSearchCV"] = optuna_search(cv, seed, n_jobs)
     return out
 
 
-def run_seed(seed, cv, n_jobs=None):
+def run_seed(seed, cv, n_jobs=None, stacked=False):
     X_train, X_test, y_train, y_test = data(seed)
     rows = {}
-    for name, search in searches(cv, seed, n_jobs).items():
+    for name, search in searches(cv, seed, n_jobs, stacked).items():
         torch.manual_seed(seed)
         begin = time.perf_counter()
         with warnings.catch_warnings():
@@ -188,6 +195,8 @@ def main(argv=None):
                         help="n_jobs of every search (HypernetSearchCV: its combinations "
                              "in parallel)")
     parser.add_argument("--quick", action="store_true", help="seed 0, cv=3")
+    parser.add_argument("--stacked", action="store_true",
+                        help="also HypernetSearchCV with verify_fits='stacked'")
     parser.add_argument("--save", action="store_true")
     parser.add_argument("--tag", default="migration")
     args = parser.parse_args(argv)
@@ -196,7 +205,7 @@ def main(argv=None):
     torch.set_num_threads(1)
     by_seed = {}
     for seed in args.seeds:
-        by_seed[seed] = run_seed(seed, args.cv, args.n_jobs)
+        by_seed[seed] = run_seed(seed, args.cv, args.n_jobs, args.stacked)
         print(f"seed {seed}: " + ", ".join(
             f"{name} {row['seconds']:.1f}s" for name, row in by_seed[seed].items()), flush=True)
     text = table(by_seed)
