@@ -59,6 +59,7 @@ Usage::
     python benchmarks/suite.py                                  # every workload, seeds 0 1 2
     python benchmarks/suite.py --workloads digits regression --methods grid hypernet
     python benchmarks/suite.py --workloads large --memory --scaling --seeds 0
+    python benchmarks/suite.py --workloads deep_digits wide_regression --methods grid hypernet
     python benchmarks/suite.py --no-comparison --scaling        # the scaling table only
 
 Nothing is written unless asked: ``--save`` writes ``benchmarks/results/<tag>.json``
@@ -91,7 +92,10 @@ from sklearn.model_selection import GridSearchCV, KFold, RandomizedSearchCV, Str
 sys.path.insert(0, str(Path(__file__).parent))
 from provenance import RESULTS  # noqa: E402
 from provenance import metadata as metadata_of_run  # noqa: E402
-from workloads import LARGE, WORKLOADS, grid_for, variant, with_rows  # noqa: E402
+from workloads import LARGE, TRUST_SHAPES, WORKLOADS, grid_for, variant, with_rows  # noqa: E402
+
+#: what ``--workloads`` takes: the five (the default) and, on request, trust.py's shapes
+RUNNABLE = {**WORKLOADS, **TRUST_SHAPES}
 
 from skhyper import HypernetSearchCV  # noqa: E402
 
@@ -377,7 +381,7 @@ def memory_probe(workload_name, what, seed, threads, max_epochs):
     baseline after data loading and a one-epoch warm-up fit (the peak is reset to the RSS
     then, where Linux allows); for the search, the parameter bytes of hypernet and net."""
     torch.set_num_threads(threads)
-    workload = override_epochs(WORKLOADS[workload_name], max_epochs)
+    workload = override_epochs(RUNNABLE[workload_name], max_epochs)
     X_train, _, y_train, _ = workload.data(seed)
     torch.manual_seed(seed)
     workload.make_net(max_epochs=1).fit(X_train, y_train)  # torch's one-off allocations
@@ -525,7 +529,7 @@ def metadata(args, argv):
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--workloads", nargs="+", choices=list(WORKLOADS))
+    parser.add_argument("--workloads", nargs="+", choices=list(RUNNABLE))
     parser.add_argument("--seeds", type=int, nargs="+")
     parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS),
                         help="searchers to compare (the untuned plain fit always runs)")
@@ -566,7 +570,7 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
-    workloads = [override_epochs(WORKLOADS[name], args.max_epochs) for name in args.workloads]
+    workloads = [override_epochs(RUNNABLE[name], args.max_epochs) for name in args.workloads]
     begin = time.perf_counter()
     result = {"metadata": metadata(args, argv)}
     sections = [f"<!-- {result['metadata']['command']} -->",

@@ -21,7 +21,13 @@ from functools import partial
 
 import numpy as np
 import torch
-from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits, make_classification
+from sklearn.datasets import (
+    load_breast_cancer,
+    load_diabetes,
+    load_digits,
+    make_classification,
+    make_regression,
+)
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 from skorch import NeuralNetClassifier, NeuralNetRegressor
@@ -229,6 +235,55 @@ REGRESSION = Workload(
 )
 
 WORKLOADS = {w.name: w for w in (DIGITS, BREAST_CANCER, SMALL_DIGITS, LARGE, REGRESSION)}
+
+
+# The trust shapes (benchmarks/trust.py): a deeper net on fewer rows, and a wide
+# regression; the suite runs them on request (--workloads deep_digits wide_regression).
+
+class DeepMLP(nn.Module):
+    """Two hidden layers with dropout after each, returning class probabilities."""
+
+    def __init__(self, n_in=64, n_hidden=512, n_out=10, dropout=0.0):
+        super().__init__()
+        self.layers = nn.Sequential(
+            nn.Linear(n_in, n_hidden), nn.ReLU(), nn.Dropout(dropout),
+            nn.Linear(n_hidden, n_hidden), nn.ReLU(), nn.Dropout(dropout),
+            nn.Linear(n_hidden, n_out),
+        )
+
+    def forward(self, X):
+        return torch.softmax(self.layers(X), dim=-1)
+
+
+def deep_digits_data(seed=0):
+    X, y = load_digits(return_X_y=True)
+    X_train, X_test, y_train, y_test = train_test_split(
+        (X / 16.0).astype(np.float32), y, test_size=0.25, random_state=seed, stratify=y)
+    return X_train[:300], X_test, y_train[:300], y_test
+
+
+def wide_regression_data(seed=0):
+    X, y = make_regression(n_samples=900, n_features=20, n_informative=10, noise=30.0,
+                           random_state=seed)
+    y = ((y - y.mean()) / y.std()).astype(np.float32).reshape(-1, 1)
+    X_train, X_test, y_train, y_test = train_test_split(X.astype(np.float32), y,
+                                                        train_size=400, random_state=seed)
+    return X_train, X_test, y_train, y_test
+
+
+DEEP_DIGITS = Workload(
+    name="deep_digits", data=deep_digits_data,
+    make_net=lambda **o: mlp_net(64, 512, 10, **{"module": DeepMLP, "max_epochs": 100,
+                                                 "batch_size": 32, **o}),
+    bounds=BOX, grid=grid_for(BOX))
+WIDE_REGRESSION = Workload(
+    name="wide_regression", data=wide_regression_data,
+    make_net=lambda **o: mlp_net(20, 512, 1, **{
+        "module": MLPModule, "net_class": NeuralNetRegressor,
+        "max_epochs": 100, "batch_size": 32, **o}),
+    bounds=BOX, grid=grid_for(BOX), task="regression")
+
+TRUST_SHAPES = {w.name: w for w in (DEEP_DIGITS, WIDE_REGRESSION)}
 
 # The two extra keys of the 4-hyperparameter variant: input dropout, then label smoothing
 # (classification, CrossEntropyLoss on logits) or Gaussian input noise (regression).
