@@ -19,6 +19,12 @@ too good (selection on the folds); the test losses in the suite's tables are the
 check on that. Run::
 
     python benchmarks/scalar_target.py --save
+
+The default runs are the suite's five workloads at the current code and trust.py's
+two further shapes, run by the suite as::
+
+    python benchmarks/suite.py --workloads deep_digits wide_regression --methods grid hypernet \
+        --seeds 0 1 2 --unit-repeats 1 --save --tag suite_trust_shapes
     python benchmarks/scalar_target.py benchmarks/results/suite_stacked.json  # other runs
 """
 
@@ -26,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -34,8 +41,18 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from provenance import RESULTS, save  # noqa: E402
 
-DEFAULT_RUNS = [RESULTS / "suite_issue20_a.json", RESULTS / "suite_issue20_b.json"]
+DEFAULT_RUNS = [RESULTS / "suite_issue20_a.json", RESULTS / "suite_issue20_b.json",
+                RESULTS / "suite_trust_shapes.json"]
 SEARCHES = {"hypernet": "HypernetSearchCV", "hypernet_path": "path only (before issue 20)"}
+
+
+def oldest(commits):
+    """The commit of ``commits`` with the earliest commit time."""
+    def when(commit):
+        out = subprocess.run(["git", "log", "-1", "--format=%ct", commit], cwd=RESULTS,
+                             capture_output=True, text=True)
+        return int(out.stdout.strip() or 0)
+    return min(commits, key=when)
 
 
 def best_cv_by_seed(rows, workload, method):
@@ -91,11 +108,11 @@ def main(argv=None):
     text = table(comparisons)
     print(text)
     if args.save:
-        # the numbers are the suite runs': their commit is this file's commit
+        # the numbers are the suite runs': the oldest run's commit is this file's
         meta = {"command": " ".join(["python", "benchmarks/scalar_target.py",
                                      *(argv if argv is not None else sys.argv[1:])]),
-                "git_commit": sources[0]["git_commit"], "uncommitted_skhyper_files": [],
-                "read_from": sources}
+                "git_commit": oldest([s["git_commit"] for s in sources]),
+                "uncommitted_skhyper_files": [], "read_from": sources}
         save(args.tag, meta, text,
              {"comparisons": [{"workload": w, "method": m, **c}
                               for (w, m), c in comparisons.items()]})
