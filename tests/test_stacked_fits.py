@@ -157,3 +157,27 @@ def test_a_grid_with_lists_says_how_its_real_fits_trained():
     with_plain_point = HypernetSearchCV(make_classifier(max_epochs=3), [grid, {"lr": [0.2]}],
                                         cv=3, random_state=0, verify_fits="stacked").fit(X, y)
     assert with_plain_point.verify_fits_ == "skorch"
+
+
+class _Branchy(TinyClassifier):
+    """A forward with a Python branch on the data: skorch trains it, vmap cannot."""
+
+    def forward(self, X):
+        out = super().forward(X)
+        return out if out.abs().sum() >= 0 else -out
+
+
+def test_a_module_vmap_cannot_run_falls_back_to_skorchs_fits_and_says_so():
+    X, y = classification_data()
+    searches = {}
+    for mode in ("skorch", "stacked"):
+        search = HypernetSearchCV(make_classifier(module=_Branchy), SCALAR, cv=3,
+                                  random_state=0, verify_fits=mode)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            searches[mode] = search.fit(X, y)
+    said = [str(w.message) for w in caught if "verify_fits" in str(w.message)]
+    assert len(said) == 1 and "the stacked fits failed (RuntimeError: vmap" in said[0]
+    assert searches["stacked"].verify_fits_ == "skorch"
+    np.testing.assert_array_equal(_split_scores(searches["stacked"]),
+                                  _split_scores(searches["skorch"]))
