@@ -211,6 +211,34 @@ def test_ctrl_c_during_a_real_fit_propagates(build, params):
         signal.signal(signal.SIGINT, outer)
 
 
+def test_ctrl_c_during_the_stacked_real_fits_propagates(build, monkeypatch):
+    """A Ctrl-C in the second step of the stacked verify fits (Python's own handler,
+    as in a terminal) stops the search there and leaves nothing fitted: the stacked
+    path does not take it for a failure to fall back from."""
+    from skhyper import _stacked_fits
+
+    steps = []
+    step = _stacked_fits.StackedFits._step
+
+    def step_then_ctrl_c(self, *args):
+        steps.append(1)
+        if len(steps) == 2:
+            signal.raise_signal(signal.SIGINT)
+        return step(self, *args)
+
+    monkeypatch.setattr(_stacked_fits.StackedFits, "_step", step_then_ctrl_c)
+    outer = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        search = build(make_classifier(max_epochs=2), verify_fits="stacked")
+        with pytest.raises(KeyboardInterrupt):
+            search.fit(X_CLF, Y_CLF)
+        assert len(steps) == 2  # interrupted in the stacked fits, not after them
+        assert_unfitted(search)
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGINT, outer)
+
+
 def test_a_callbacks_keyboard_interrupt_still_stops_training_as_in_skorch():
     net = make_classifier(max_epochs=3, callbacks=[StopAtEpoch()])
     search = HypernetSearchCV(net, GOOD, cv=2, random_state=0).fit(X_CLF, Y_CLF)
