@@ -82,9 +82,10 @@ def why_not_stacked(net, folds, n_processes=1, verify_rows="all"):
                 for key in sorted(set(net.get_params_for("iterator_train")) - honoured)]
     reasons += [f"callback {name!r} ({type(cb).__name__})"
                 for name, cb in _user_callbacks(net) if not _stackable_callback(cb)]
-    if any(True for _ in folds[0].module.buffers()):
+    local = [f for f in folds if f is not None]  # across processes, this rank's folds
+    if any(True for f in local[:1] for _ in f.module.buffers()):
         reasons.append("the module has buffers (e.g. batch norm's running statistics)")
-    if not all(isinstance(f.X_train, torch.Tensor) and not f.forward_kwargs for f in folds):
+    if not all(isinstance(f.X_train, torch.Tensor) and not f.forward_kwargs for f in local):
         reasons.append("X reaches the module as more than one tensor, or with fit params")
     return reasons
 

@@ -1,7 +1,8 @@
 """A user's script, run under torchrun by tests/test_distributed.py (not collected).
 
 ``python -m torch.distributed.run --standalone --nproc_per_node=N
-tests/distributed_script.py OUT_DIR CV [dropout] [draws] [grid]`` fits one HypernetSearchCV,
+tests/distributed_script.py OUT_DIR CV [dropout] [draws] [grid] [stacked]`` fits one
+HypernetSearchCV,
 unchanged from a single-process script, and writes this rank's key outputs to
 ``OUT_DIR/rank<RANK>.pkl``. :func:`fit_search` is also what the test runs in
 one process, as the oracle.
@@ -13,6 +14,7 @@ module raises in its ``n``-th training forward (the failure test).
 import os
 import pickle
 import sys
+import warnings
 
 import numpy as np
 import torch
@@ -57,7 +59,7 @@ def data(n=240):
     return X, y
 
 
-def fit_search(cv, dropout=0.0, draws=False, grid=False):
+def fit_search(cv, dropout=0.0, draws=False, grid=False, verify_fits="skorch"):
     """The search every run fits: 6 epochs (2 of warm-up), 4 candidate rows, a refit;
     with ``grid``, a learning-rate list next to the range (two searches)."""
     net = NeuralNetClassifier(Net, module__dropout=dropout, module__draws=draws,
@@ -65,7 +67,7 @@ def fit_search(cv, dropout=0.0, draws=False, grid=False):
                               lr=1e-2, optimizer=torch.optim.Adam, train_split=None, verbose=0)
     bounds = {**BOUNDS, "lr": [1e-2, 3e-2]} if grid else BOUNDS
     search = HypernetSearchCV(net, bounds, cv=cv, scoring="neg_log_loss", n_candidates=4,
-                              hyper_lr=0.3, random_state=0)
+                              hyper_lr=0.3, random_state=0, verify_fits=verify_fits)
     return search.fit(*data())
 
 
@@ -81,6 +83,7 @@ def key_outputs(search):
         "n_fold_estimators": len(search.fold_estimators_),
         "batched_folds": search.batched_folds_,
         "refit_prediction": search.predict_proba(data()[0][:5]),
+        "verify_fits": search.verify_fits_,
     }
 
 
@@ -90,13 +93,17 @@ if __name__ == "__main__":
     dropout = 0.3 if "dropout" in sys.argv[3:] else 0.0
     draws = "draws" in sys.argv[3:]
     grid = "grid" in sys.argv[3:]
+    verify_fits = "stacked" if "stacked" in sys.argv[3:] else "skorch"
     rank = os.environ["RANK"]
     try:
-        outputs = key_outputs(fit_search(cv, dropout, draws, grid))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            outputs = key_outputs(fit_search(cv, dropout, draws, grid, verify_fits))
     except Exception as exc:  # the failure test reads what each rank raised
         with open(os.path.join(out_dir, f"rank{rank}.error"), "w") as f:
             f.write(f"{type(exc).__name__}: {exc}")
         raise
     outputs["group_destroyed"] = not torch.distributed.is_initialized()
+    outputs["warnings"] = [str(w.message) for w in caught]
     with open(os.path.join(out_dir, f"rank{rank}.pkl"), "wb") as f:
         pickle.dump(outputs, f)

@@ -114,6 +114,22 @@ def test_two_processes_fit_a_grid_as_one_process_does(tmp_path):
         assert_same_search(fitted, oracle, EXACT)
 
 
+@pytest.mark.parametrize("grid", [False, True], ids=["ranges", "grid"])
+def test_stacked_fits_across_processes_fall_back_to_skorchs(tmp_path, grid):
+    """verify_fits="stacked" under torchrun: each rank holds only its own folds, so
+    the real fits go through skorch, with a warning that says why, and every rank
+    ends with the single process's search with skorch's fits."""
+    run = launch(tmp_path, 2, 2, "stacked", *(["grid"] if grid else []))
+    assert run.returncode == 0, run.stderr[-3000:]
+    oracle = key_outputs(fit_search(2, grid=grid))
+    for fitted in rank_outputs(tmp_path, 2):
+        assert_same_search(fitted, oracle, EXACT)
+        assert fitted["verify_fits"] == oracle["verify_fits"] == "skorch"
+        assert any("verify_fits='stacked': the real fits go through skorch one by one, "
+                   "because the search runs across processes" in w
+                   for w in fitted["warnings"])
+
+
 def test_two_processes_with_dropout_fit_the_single_process_search(tmp_path):
     run = launch(tmp_path, 2, 4, "dropout")
     assert run.returncode == 0, run.stderr[-3000:]
