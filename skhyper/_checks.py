@@ -145,6 +145,39 @@ def check_columns_reach_forward(module, X, forward_kwargs):
         )
 
 
+def check_device(net):
+    """The net's ``device`` must be one this torch can train on (``None``: skorch
+    leaves the module where it is)."""
+    device = net.device
+    if device is None:
+        return
+    try:
+        where = torch.device(device)
+    except (RuntimeError, TypeError, ValueError) as error:
+        raise ValueError(
+            f"The net's device={device!r} is not a torch device ({error}). Set one on the "
+            "net, e.g. net.set_params(device='cpu') or device='cuda'."
+        ) from None
+    fix = ("Train on the CPU with net.set_params(device='cpu'), or run where torch has "
+           "that device")
+    if where.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            f"The net's device={device!r}, but this torch ({torch.__version__}) sees no CUDA "
+            f"GPU (torch.cuda.is_available() is False). {fix} (a CUDA build of torch on a "
+            "machine with a GPU)."
+        )
+    if where.type == "cuda" and (where.index or 0) >= torch.cuda.device_count():
+        raise ValueError(
+            f"The net's device={device!r}, but torch sees {torch.cuda.device_count()} CUDA "
+            f"device(s), numbered from 0. Use one of them, e.g. device='cuda:0'."
+        )
+    if where.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(
+            f"The net's device={device!r}, but torch.backends.mps.is_available() is False "
+            f"here. {fix} (Apple silicon with an MPS build of torch)."
+        )
+
+
 def check_splits(splits):
     """Every CV split needs training and validation rows."""
     for k, (train, test) in enumerate(splits):

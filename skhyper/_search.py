@@ -45,6 +45,7 @@ from ._candidates import SOURCES, distinct_candidates, most_regularized_tie, reg
 from ._checks import (
     check_class_labels,
     check_dense,
+    check_device,
     check_estimator_kind,
     check_list_rows,
     check_splits,
@@ -834,6 +835,7 @@ n_splits_, refit_time_, multimetric_
             check_finite(X, "X")  # a Pipeline may impute: its output is checked per fold
         check_finite(y, "y")
         check_class_labels(net, y)
+        check_device(net)
 
     def _seed(self):
         return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))

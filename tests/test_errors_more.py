@@ -154,6 +154,26 @@ def test_sparse_X(build, no_training):
     assert "accept_sparse" not in str(excinfo.value)
 
 
+# -- device ------------------------------------------------------------------------------
+NO_GPU = pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a CUDA GPU")
+
+
+@NO_GPU
+@pytest.mark.parametrize("grid", [False, True], ids=["ranges", "lists"])
+def test_a_cuda_device_without_a_gpu(build, no_training, grid):
+    bounds = {**GOOD, "lr": [0.01, 0.02]} if grid else GOOD
+    fails(build(make_classifier(device="cuda"), bounds), ValueError,
+          r"The net's device='cuda', but this torch \(.*\) sees no CUDA GPU "
+          r"\(torch\.cuda\.is_available\(\) is False\)\. Train on the CPU with "
+          r"net\.set_params\(device='cpu'\)")
+
+
+def test_a_device_torch_does_not_know(build, no_training):
+    fails(build(make_classifier(device="gpu")), ValueError,
+          r"The net's device='gpu' is not a torch device .*"
+          r"net\.set_params\(device='cpu'\) or device='cuda'")
+
+
 # -- module and criterion ----------------------------------------------------------------
 def test_logits_with_nll_loss(build, no_training):
     net = NeuralNetClassifier(Logits, max_epochs=2, lr=1e-2, optimizer=torch.optim.Adam,
