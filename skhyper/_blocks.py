@@ -30,6 +30,16 @@ from .exceptions import UnsupportedHyperparameterError
 _FORMS = {"layer": "PerLayer", "unit": "PerUnit", "input": "PerInput", "weight": "PerWeight"}
 
 
+def _shown_bounds(bounds):
+    """``bounds`` as the user wrote them: a frozen scipy distribution as its call,
+    e.g. ``loguniform(1e-05, 1)`` (its own repr is an object address)."""
+    dist = getattr(bounds, "dist", None)
+    if dist is None or not hasattr(bounds, "args"):
+        return repr(bounds)
+    args = [repr(a) for a in bounds.args] + [f"{k}={v!r}" for k, v in bounds.kwds.items()]
+    return f"{dist.name}({', '.join(args)})"
+
+
 class BlockBounds:
     """Base class of the vector bounds (see :class:`PerLayer`)."""
 
@@ -40,14 +50,15 @@ class BlockBounds:
         self.params = params
 
     def __repr__(self):
-        return f"{type(self).__name__}({self.bounds!r}, params={self.params!r})"
+        return f"{type(self).__name__}({_shown_bounds(self.bounds)}, params={self.params!r})"
 
     def __eq__(self, other):
-        return (type(self) is type(other) and repr(self.bounds) == repr(other.bounds)
+        return (type(self) is type(other)
+                and _shown_bounds(self.bounds) == _shown_bounds(other.bounds)
                 and self.params == other.params)
 
     def __hash__(self):
-        return hash((type(self).__name__, repr(self.bounds), repr(self.params)))
+        return hash((type(self).__name__, _shown_bounds(self.bounds), repr(self.params)))
 
     def patterns(self, key):
         """``params`` as a list of glob patterns, with a clear error for bad input."""

@@ -100,6 +100,9 @@ def _problem(key, spec, step_name, estimator, fresh):
         values = [v.item() if isinstance(v, np.generic) else v for v in spec]
         return _axis_problem(key, values, step_name, estimator, fresh)
     if step_name is not None and not key.startswith(f"{step_name}__"):
+        unplaced = _unplaced_key(key, step_name, estimator, fresh)
+        if unplaced is not None:
+            return unplaced, None
         return ValueError(
             f"param_bounds key {key!r} does not point at the Pipeline's net step "
             f"{step_name!r}: only the net's hyperparameters are tuned by gradient, e.g. "
@@ -127,6 +130,10 @@ def _axis_problem(key, values, step_name, estimator, fresh):
             f"value, e.g. {{{key!r}: [...]}} with the values to try."
         ), None
     on_net = step_name is None or key.startswith(f"{step_name}__")
+    if not on_net:
+        unplaced = _unplaced_key(key, step_name, estimator, fresh)
+        if unplaced is not None:
+            return unplaced, None
     net_key = key if step_name is None else key[len(step_name) + 2:]
     for value in _distinct(values):
         try:
@@ -144,6 +151,28 @@ def _axis_problem(key, values, step_name, estimator, fresh):
                 f"{_shown([value])[1:-1]} failed ({type(error).__name__}: {error})."
             ), None
     return None, _range_note(key, net_key, values, fresh) if on_net else None
+
+
+def _unplaced_key(key, step_name, estimator, fresh):
+    """The error for a Pipeline key that names none of its steps: the net's own key
+    without the step prefix (say where it goes), or no parameter at all. ``None``
+    for a key of another step, which is a parameter of that step."""
+    first = key.split("__")[0]
+    steps = dict(estimator.steps)
+    if first in steps or key in estimator.get_params(deep=False):  # e.g. 'memory'
+        return None
+    named = ", ".join(repr(name) for name in steps)
+    if first in fresh.get_params() or first in getattr(fresh, "prefixes_", ()):
+        return ValueError(
+            f"param_bounds key {key!r} names no step of the Pipeline (its steps: "
+            f"{named}); it is a parameter of the net, whose keys carry its step name in "
+            f"a Pipeline: use '{step_name}__{key}'."
+        )
+    return ValueError(
+        f"param_bounds key {key!r} names no step of the Pipeline (its steps: {named}) "
+        f"and no parameter of its net {step_name!r}. Keys are 'step__parameter', e.g. "
+        f"'{step_name}__optimizer__weight_decay'."
+    )
 
 
 def _distinct(values):

@@ -16,6 +16,7 @@ from skorch import NeuralNetClassifier
 from torch import nn
 
 from skhyper import HypernetSearchCV, ParamBoundsError, UnsupportedHyperparameterError
+from skhyper._keys import check_keys
 
 pipeline = width_dropout_pipeline
 
@@ -105,6 +106,30 @@ def test_a_misspelled_and_a_foreign_key_are_told_with_the_pipeline_prefix(no_tra
     assert "e.g. 'net__optimizer__weight_decay'" in message
 
 
+def test_a_net_key_without_the_step_prefix_is_told_where_it_goes(no_training):
+    """In a Pipeline, a net key written as for a bare net (a range or a list) gets
+    the prefixed key as the fix, and that fix fits; a key naming neither a step nor
+    a parameter of the net says so; a parameter of the Pipeline itself is a grid axis."""
+    message, kind = error_for({"optimizer__weight_decay": (1e-5, 1e-1, "log"),
+                               "lr": [0.01, 0.02], "foo__bar": (0, 1)})
+    assert kind is ParamBoundsError
+    lines = message.splitlines()[1:]
+    assert lines[0] == ("- param_bounds key 'optimizer__weight_decay' names no step of the "
+                        "Pipeline (its steps: 'scale', 'net'); it is a parameter of the net, "
+                        "whose keys carry its step name in a Pipeline: use "
+                        "'net__optimizer__weight_decay'.")
+    assert lines[1].endswith("use 'net__lr'.")
+    assert "'foo__bar' names no step of the Pipeline (its steps: 'scale', 'net') and no " \
+           "parameter of its net 'net'" in lines[2]
+    fixed = {re.search(r"use '(\w+)'", line)[1]: value for line, value in
+             zip(lines, [(1e-5, 1e-1, "log"), [0.01, 0.02]])}
+    search = HypernetSearchCV(pipeline(), fixed, cv=2, random_state=0, verify=0,
+                              refit=False)
+    assert set(search.param_bounds) == {"net__optimizer__weight_decay", "net__lr"}
+    check_keys(pipeline(), fixed)  # the fixes pass the check
+    check_keys(pipeline(), {"memory": [None], "net__module__dropout": (0.0, 0.5)})
+
+
 def test_the_suggested_spelling_works():
     message, _ = error_for({"net__modul__dropout": (0.0, 0.5)})
     [suggested] = re.findall(r"Did you mean '(\w+)'\?", message)
@@ -133,8 +158,6 @@ def test_a_list_value_the_net_does_not_take_is_refused_before_training(no_traini
 def test_checking_the_keys_draws_nothing_from_the_caller_s_rng():
     """The check builds modules (module__ keys are located by building them twice);
     the seeds the search and the refit draw afterwards must not move."""
-    from skhyper._keys import check_keys
-
     before = torch.get_rng_state()
     check_keys(pipeline(), {"net__module__dropout": (0.1, 0.5)})
     assert torch.equal(before, torch.get_rng_state())

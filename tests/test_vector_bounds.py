@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 from helpers import TinyClassifier, classification_data, make_classifier
-from scipy.stats import loguniform
+from scipy.stats import loguniform, uniform
 from sklearn.base import clone
 from sklearn.model_selection import KFold
 from sklearn.pipeline import Pipeline
@@ -415,3 +415,16 @@ def test_bad_block_bounds_are_refused_like_scalar_ones():
 def test_with_params_refuses_a_vector_value_for_another_key():
     with pytest.raises(ValueError, match="only 'optimizer__weight_decay' takes one"):
         with_params(make_classifier(), {"module__dropout": {"x": 0.1}})
+
+
+def test_vector_bounds_read_as_written_and_compare_by_value():
+    """A scipy distribution shows as its call (its own repr is an object address),
+    in the errors too; two bounds written alike are equal and hash alike."""
+    bounds = PerUnit(loguniform(1e-5, 1), params="out.weight")
+    assert repr(bounds) == "PerUnit(loguniform(1e-05, 1), params='out.weight')"
+    assert repr(PerWeight(uniform(loc=0, scale=0.5))) == (
+        "PerWeight(uniform(loc=0, scale=0.5), params='*')")
+    twin = PerUnit(loguniform(1e-5, 1), params="out.weight")
+    assert bounds == twin and hash(bounds) == hash(twin)
+    assert bounds != PerUnit(loguniform(1e-4, 1), params="out.weight")
+    assert bounds != PerLayer(loguniform(1e-5, 1), params="out.weight")
