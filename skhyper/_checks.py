@@ -97,11 +97,14 @@ def check_class_labels(net, y):
     if labels.ndim != 1 or not labels.size or labels.dtype.kind == "c":
         return  # complex data: X's checks refuse it as sklearn's estimators do
     kind = labels.dtype.kind
-    if kind in "iu" and labels.min() >= 0:
-        return
+    if labels.dtype in (np.int64, np.uint8) and labels.min() >= 0:
+        return  # the index types torch's NLLLoss and CrossEntropyLoss take
     shown = ", ".join(repr(v.item() if hasattr(v, "item") else v)
                       for v in np.unique(labels)[:4])
-    if kind in "fb" and np.all(np.isfinite(labels)) and np.all(labels == np.round(labels)) \
+    if kind in "iu" and labels.min() >= 0:
+        what, fix = (f"{labels.dtype} labels", "torch's NLLLoss and CrossEntropyLoss take "
+                     "int64 indices (skorch's fit fails on these too). Pass y.astype(np.int64).")
+    elif kind in "fb" and np.all(np.isfinite(labels)) and np.all(labels == np.round(labels)) \
             and labels.min() >= 0:
         what, fix = f"{labels.dtype} labels", "Pass y.astype(np.int64)."
     elif kind == "f":

@@ -100,6 +100,22 @@ def test_integer_valued_float_labels_are_refused_with_astype():
                           r"y holds float64 labels \(0\.0, 1\.0, 2\.0\).*y\.astype\(np\.int64\)")
 
 
+@pytest.mark.parametrize("dtype", [np.int32, np.int16, torch.int32], ids=str)
+def test_integer_labels_torch_cannot_take_are_refused_with_astype(dtype):
+    """skorch's fit fails on int32 labels inside torch (its losses take int64 or
+    uint8 indices); the search names the dtype and the fix before training."""
+    labels = torch.as_tensor(Y, dtype=dtype) if isinstance(dtype, torch.dtype) \
+        else Y.astype(dtype)
+    fails_before_training(search(), X, labels, TypeError,
+                          r"y holds int(32|16) labels \(0, 1, 2\).*int64 indices.*"
+                          r"y\.astype\(np\.int64\)")
+
+
+def test_uint8_labels_train_as_int64_labels_do():
+    assert Y.dtype == np.int64
+    same_search(search().fit(X, Y.astype(np.uint8)), search().fit(X, Y))
+
+
 def test_continuous_targets_for_a_classifier_point_to_the_regressor():
     fails_before_training(search(), X, X[:, 0].astype(np.float64), TypeError,
                           r"non-integer values.*NeuralNetRegressor")
