@@ -271,6 +271,20 @@ BREAKS = [
          "test_keys.py::test_the_suggested_spelling_works"],
     ),
     Break(
+        "unprefixed-key-as-axis", "a Pipeline key without the net's prefix is offered as an axis",
+        [Edit("_keys.py", "        unplaced = _unplaced_key(key, step_name, estimator, fresh)\n"
+                          "        if unplaced is not None:\n            return unplaced, None\n"
+                          "        return ValueError(",
+              "        return ValueError(  # MUTANT")],
+        ["test_keys.py::test_a_net_key_without_the_step_prefix_is_told_where_it_goes"],
+    ),
+    Break(
+        "int32-labels-reach-torch", "int32 class labels reach torch's loss",
+        [Edit("_checks.py", "    if labels.dtype in (np.int64, np.uint8) and labels.min() >= 0:",
+              "    if labels.dtype.kind in 'iu' and labels.min() >= 0:  # MUTANT")],
+        ["test_inputs.py::test_integer_labels_torch_cannot_take_are_refused_with_astype[int32]"],
+    ),
+    Break(
         "lists-are-errors", "a list in param_bounds is not a grid axis",
         [Edit("_grid.py", "    return isinstance(param_bounds, dict) and any(is_axis(v) for v in ",
               "    return False and any(is_axis(v) for v in ")],

@@ -100,7 +100,8 @@ def test_integer_valued_float_labels_are_refused_with_astype():
                           r"y holds float64 labels \(0\.0, 1\.0, 2\.0\).*y\.astype\(np\.int64\)")
 
 
-@pytest.mark.parametrize("dtype", [np.int32, np.int16, torch.int32], ids=str)
+@pytest.mark.parametrize("dtype", [np.int32, np.int16, torch.int32],
+                         ids=["int32", "int16", "torch-int32"])
 def test_integer_labels_torch_cannot_take_are_refused_with_astype(dtype):
     """skorch's fit fails on int32 labels inside torch (its losses take int64 or
     uint8 indices); the search names the dtype and the fix before training."""
