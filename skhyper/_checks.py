@@ -15,7 +15,7 @@ import threading
 import numpy as np
 import scipy.sparse
 import torch
-from skorch import NeuralNetClassifier, NeuralNetRegressor
+from skorch import NeuralNetBinaryClassifier, NeuralNetClassifier, NeuralNetRegressor
 
 from ._train import run_module, take
 
@@ -91,6 +91,8 @@ def check_class_labels(net, y):
     ...
     TypeError: y: NeuralNetClassifier trains on integer class indices 0..n_classes-1 ...
     """
+    if isinstance(net, NeuralNetBinaryClassifier):
+        _check_binary_targets(y)
     if not _trains_on_class_indices(net):
         return
     labels = y.detach().cpu().numpy() if isinstance(y, torch.Tensor) else np.asarray(y)
@@ -121,6 +123,30 @@ def check_class_labels(net, y):
         f"y: NeuralNetClassifier trains on integer class indices 0..n_classes-1 (and "
         f"predict returns them), but y holds {what} ({shown}). {fix}"
     )
+
+
+def _check_binary_targets(y):
+    """skorch's NeuralNetBinaryClassifier trains BCEWithLogitsLoss on float targets in
+    [0, 1] (the probability of class 1): integer labels fail inside torch, and values
+    outside [0, 1] train silently on a loss that means nothing."""
+    labels = y.detach().cpu().numpy() if isinstance(y, torch.Tensor) else np.asarray(y)
+    kind = labels.dtype.kind
+    encode = ("Encode the two classes as 0.0 and 1.0, e.g. "
+              "y = (y == positive_label).astype(np.float32).")
+    head = "y: NeuralNetBinaryClassifier trains on float targets in [0, 1] (the probability"
+    if not labels.size or kind not in "iufb":
+        what = "string labels" if kind in "US" else f"{labels.dtype} values"
+        raise TypeError(f"{head} of class 1), but y holds {what}. {encode}")
+    values = np.unique(labels)
+    shown = ", ".join(repr(v.item()) for v in values[:4]) + (", ..." if len(values) > 4 else "")
+    outside = values.min() < 0 or values.max() > 1 or (kind != "f" and len(values) > 2)
+    if outside:
+        raise ValueError(f"{head} of class 1), but y holds {shown}: its BCEWithLogitsLoss "
+                         f"would train on a loss that means nothing. {encode}")
+    if kind != "f":
+        raise TypeError(f"{head} of class 1), but y holds {labels.dtype} labels ({shown}): "
+                        "torch's BCEWithLogitsLoss fails on them (skorch's fit too). Pass "
+                        "y.astype(np.float32).")
 
 
 def check_columns_reach_forward(module, X, forward_kwargs):

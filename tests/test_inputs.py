@@ -14,7 +14,7 @@ import torch
 from helpers import TinyClassifier, classification_data, make_classifier, regression_data
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import LabelEncoder, StandardScaler
-from skorch import NeuralNetRegressor
+from skorch import NeuralNetBinaryClassifier, NeuralNetRegressor
 from skorch.helper import SliceDict
 from test_errors import assert_unfitted
 from torch import nn
@@ -115,6 +115,45 @@ def test_integer_labels_torch_cannot_take_are_refused_with_astype(dtype):
 def test_uint8_labels_train_as_int64_labels_do():
     assert Y.dtype == np.int64
     same_search(search().fit(X, Y.astype(np.uint8)), search().fit(X, Y))
+
+
+class BinaryLogit(nn.Module):
+    """One logit per row, as skorch's NeuralNetBinaryClassifier expects."""
+
+    def __init__(self, n_in=8):
+        super().__init__()
+        self.lin = nn.Linear(n_in, 1)
+
+    def forward(self, X):
+        return self.lin(X).squeeze(-1)
+
+
+def binary_search():
+    net = NeuralNetBinaryClassifier(BinaryLogit, max_epochs=2, lr=0.05,
+                                    optimizer=torch.optim.Adam, train_split=None, verbose=0)
+    return HypernetSearchCV(net, BOUNDS, cv=3, random_state=0)
+
+
+YB = (Y == 1).astype(np.int64)  # 0/1 labels as sklearn's loaders give them: int64
+
+
+def test_integer_binary_labels_are_refused_and_the_astype_fix_works():
+    """skorch's fit fails on int64 0/1 labels inside torch's BCEWithLogitsLoss; the
+    search says so before training, and the fix as written fits."""
+    fails_before_training(binary_search(), X, YB, TypeError,
+                          r"NeuralNetBinaryClassifier trains on float targets in \[0, 1\].*"
+                          r"int64 labels \(0, 1\).*Pass y\.astype\(np\.float32\)")
+    s = binary_search().fit(X, YB.astype(np.float32))
+    assert set(np.unique(s.predict(X))) <= {0, 1} and np.isfinite(s.best_score_)
+
+
+@pytest.mark.parametrize("labels, exc", [
+    (np.where(Y == 1, 2.0, 1.0), ValueError),  # two classes, not coded 0/1: trains silently
+    (np.where(Y == 1, "yes", "no"), TypeError),
+], ids=["1.0-2.0", "strings"])
+def test_binary_labels_not_coded_0_1_are_refused_with_the_encoding(labels, exc):
+    fails_before_training(binary_search(), X, labels, exc,
+                          r"y = \(y == positive_label\)\.astype\(np\.float32\)")
 
 
 def test_continuous_targets_for_a_classifier_point_to_the_regressor():
