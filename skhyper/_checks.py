@@ -57,6 +57,21 @@ def check_list_rows(X):
         )
 
 
+def check_target_frame(y):
+    """A pandas DataFrame ``y`` is refused: skorch turns it into a dict of its
+    columns, which no criterion takes (skorch's own fit fails on it too)."""
+    if type(y).__name__ != "DataFrame" or not hasattr(y, "columns"):
+        return
+    columns = list(y.columns)
+    raise TypeError(
+        f"y is a pandas DataFrame with {len(columns)} column(s) {columns[:3]}: skorch turns "
+        "a DataFrame into a dict of its columns, which the net's criterion cannot take "
+        "(skorch's fit fails on it too). Pass an array: y.to_numpy(dtype=np.float32) for "
+        "a regressor's (n, k) target, or one column, y.iloc[:, 0].to_numpy(), for class "
+        "labels."
+    )
+
+
 _LABEL_ENCODER_STEPS = (
     "encoder = sklearn.preprocessing.LabelEncoder(); fit the search on "
     "encoder.fit_transform(y) and read its predictions with "

@@ -49,6 +49,7 @@ from ._checks import (
     check_estimator_kind,
     check_list_rows,
     check_splits,
+    check_target_frame,
     propagate_interrupts,
 )
 from ._distributed import Ranks, fold_seed
@@ -823,6 +824,7 @@ n_splits_, refit_time_, multimetric_
                 "HypernetSearchCV needs targets y: the validation loss that guides "
                 "the search is the net's criterion on (X, y)."
             )
+        check_target_frame(y)
         if _num_samples(X) == 0:
             raise ValueError("Found an empty X (0 samples); HypernetSearchCV needs data.")
         shape = getattr(X, "shape", ())

@@ -83,6 +83,22 @@ def test_a_1d_target_for_a_1d_output_trains_as_skorch_does():
     assert np.isfinite(s.best_score_)
 
 
+def test_a_dataframe_target_is_refused_and_both_fixes_work():
+    """skorch turns a DataFrame y into a dict of columns and fails; the search says so
+    before training, and each fix it names fits: the regressor's (n, 1) array, and
+    one column for class labels (the same search as the plain labels)."""
+    Xr, yr = regression_data(60)
+    frame = pd.DataFrame({"target": yr.ravel()})
+    s = HypernetSearchCV(regressor(), BOUNDS, cv=3, random_state=0)
+    fails_before_training(s, Xr, frame, TypeError,
+                          r"y is a pandas DataFrame with 1 column\(s\) \['target'\].*"
+                          r"y\.to_numpy\(dtype=np\.float32\)")
+    assert np.isfinite(s.fit(Xr, frame.to_numpy(dtype=np.float32)).best_score_)
+    labels = pd.DataFrame({"label": Y})
+    fails_before_training(search(), X, labels, TypeError, r"y\.iloc\[:, 0\]\.to_numpy\(\)")
+    same_search(search().fit(X, labels.iloc[:, 0].to_numpy()), search().fit(X, Y))
+
+
 # -- class labels -------------------------------------------------------------------
 def test_string_labels_are_refused_and_the_label_encoder_fix_works():
     names = np.array(["cat", "dog", "owl"])[Y]
