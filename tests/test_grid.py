@@ -245,3 +245,42 @@ def test_a_grid_checks_the_data_before_any_combination_trains():
     assert not hasattr(search, "cv_results_")
     with pytest.raises(ValueError, match="needs targets y"):
         search.fit(X)
+
+
+@pytest.mark.parametrize("stop", ["ctrl-c", "error"])
+@pytest.mark.parametrize("before", ["fresh", "fitted"])
+def test_a_grid_stopped_in_its_second_combination_leaves_nothing_fitted(monkeypatch, stop,
+                                                                        before):
+    """A Ctrl-C (Python's own handler, as in a terminal) or an error in the second
+    combination's hyper-training stops the whole grid, and the search holds no fitted
+    attribute: neither the first combination's nor a previous fit's."""
+    import signal
+
+    from skhyper import _train
+
+    search = HypernetSearchCV(make_classifier(max_epochs=2),
+                              {"optimizer__weight_decay": (1e-4, 1e-2, "log"),
+                               "lr": [0.01, 0.02]}, cv=3, random_state=0)
+    if before == "fitted":
+        search.fit(X, Y)
+    runs, run = [], _train.HyperTrainer.run
+
+    def second_combination_stops(self, t_start):
+        runs.append(t_start)
+        if len(runs) == 2:
+            if stop == "error":
+                raise RuntimeError("planted failure in the second combination")
+            signal.raise_signal(signal.SIGINT)
+        return run(self, t_start)
+
+    monkeypatch.setattr(_train.HyperTrainer, "run", second_combination_stops)
+    outer = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(RuntimeError if stop == "error" else KeyboardInterrupt):
+            search.fit(X, Y)
+    finally:
+        signal.signal(signal.SIGINT, outer)
+    assert len(runs) == 2
+    left = sorted(k for k in vars(search) if k.endswith("_") and not k.startswith("_"))
+    assert left == []
+    assert not hasattr(search, "best_estimator_") and not hasattr(search, "grid_searches_")
