@@ -240,7 +240,7 @@ def _float_dtypes(X):
     return {t.dtype for t in tensors if isinstance(t, torch.Tensor) and t.is_floating_point()}
 
 
-def probe_module(net, X_train, forward_kwargs, y_train=None, n_rows=16):
+def probe_module(net, X_train, forward_kwargs, y_train=None, n_rows=16, preprocessed=False):
     """One eval-mode forward of ``net``'s module on a few training rows.
 
     Turns a dtype mismatch between X and the module into a clear error, and,
@@ -248,7 +248,8 @@ def probe_module(net, X_train, forward_kwargs, y_train=None, n_rows=16):
     the output), refuses outputs that are not probabilities. With ``y_train``,
     refuses targets the output cannot be compared with: a 1-D ``y`` against a
     regressor's ``(n, 1)`` output, class labels past the output's width. No RNG
-    is drawn and no weight or buffer changes.
+    is drawn and no weight or buffer changes. ``preprocessed``: ``X_train`` is the
+    output of a Pipeline's steps (the fix for a dtype then names a casting step).
     """
     module = net.module_
     rows = take(X_train, slice(0, n_rows))
@@ -264,6 +265,15 @@ def probe_module(net, X_train, forward_kwargs, y_train=None, n_rows=16):
         if param_dtypes and wrong:
             have = ", ".join(sorted(str(d).replace("torch.", "") for d in wrong))
             want = sorted(str(d).replace("torch.", "") for d in param_dtypes)[0]
+            if preprocessed:
+                raise TypeError(
+                    f"X reaches the net as {have} after the Pipeline's steps, but the "
+                    f"module's parameters are {want}, so the forward fails ({error}). Cast "
+                    f"X before the search, X.astype(np.{want}), where the steps keep its "
+                    "dtype; where a step outputs float64 (e.g. OneHotEncoder), end the steps "
+                    f"with a cast: ('to_{want}', sklearn.preprocessing.FunctionTransformer("
+                    f"np.asarray, kw_args={{'dtype': np.{want}}}))."
+                ) from error
             raise TypeError(
                 f"X has dtype {have} but the module's parameters are {want}, so the "
                 f"forward fails ({error}). Cast X first, e.g. X.astype(np.{want}), as "

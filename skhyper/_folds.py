@@ -285,7 +285,7 @@ class FoldBuilder:
         for target, dim in zip(targets, self.space.dimensions):
             target.check(net)
             target.check_bounds(net, dim.low, dim.high)
-        probe_module(net, X_train, forward_kwargs, y_train)
+        probe_module(net, X_train, forward_kwargs, y_train, preprocessed=self.prefix is not None)
         for target, dim in zip(targets, self.space.dimensions):
             target.check_effect(net, forward, dim.low, dim.high)
 

@@ -146,6 +146,34 @@ def test_raw_load_digits(build, no_training):
     fails(build(net), TypeError, r"X has dtype float64.*X\.astype\(np\.float32\)", X=X, y=y)
 
 
+def test_a_pipeline_step_that_outputs_float64_gets_a_casting_step(build, no_training):
+    """The user's X is float32, but a step outputs float64 (as OneHotEncoder does):
+    casting X cannot help, so the fix is a last step that casts, and that step fits."""
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    widen = ("widen", FunctionTransformer(np.asarray, kw_args={"dtype": np.float64}))
+    pipe = Pipeline([widen, ("net", make_classifier())])
+    bounds = {"net__optimizer__weight_decay": (1e-4, 1e-2, "log")}
+    fails(build(pipe, bounds), TypeError,
+          r"X reaches the net as float64 after the Pipeline's steps, but the module's "
+          r"parameters are float32.*end the steps with a cast: \('to_float32', "
+          r"sklearn\.preprocessing\.FunctionTransformer\(np\.asarray, "
+          r"kw_args=\{'dtype': np\.float32\}\)\)")
+
+
+def test_the_casting_step_fits():
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    widen = ("widen", FunctionTransformer(np.asarray, kw_args={"dtype": np.float64}))
+    cast = ("to_float32", FunctionTransformer(np.asarray, kw_args={"dtype": np.float32}))
+    pipe = Pipeline([widen, cast, ("net", make_classifier(max_epochs=2))])
+    search = HypernetSearchCV(pipe, {"net__optimizer__weight_decay": (1e-4, 1e-2, "log")},
+                              cv=2, random_state=0).fit(X_CLF, Y_CLF)
+    assert np.isfinite(search.best_score_)
+
+
 def test_sparse_X(build, no_training):
     excinfo = fails(build(), TypeError,
                     r"X is a scipy sparse matrix .*HypernetSearchCV needs dense arrays\. "
