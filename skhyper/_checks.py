@@ -111,6 +111,12 @@ def check_class_labels(net, y):
     if not _trains_on_class_indices(net):
         return
     labels = y.detach().cpu().numpy() if isinstance(y, torch.Tensor) else np.asarray(y)
+    if labels.ndim == 2 and labels.shape[1] == 1:
+        raise ValueError(
+            f"y has shape {labels.shape}: NeuralNetClassifier's "
+            f"{getattr(net.criterion, '__name__', type(net.criterion).__name__)} takes one "
+            "class label per row, a 1-D y (torch refuses a column). Pass y.ravel()."
+        )
     if labels.ndim != 1 or not labels.size or labels.dtype.kind == "c":
         return  # complex data: X's checks refuse it as sklearn's estimators do
     kind = labels.dtype.kind

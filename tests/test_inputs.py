@@ -172,6 +172,15 @@ def test_binary_labels_not_coded_0_1_are_refused_with_the_encoding(labels, exc):
                           r"y = \(y == positive_label\)\.astype\(np\.float32\)")
 
 
+def test_a_column_of_class_labels_is_refused_with_ravel():
+    """skorch's fit fails on an (n, 1) y inside torch's NLLLoss; the search names the
+    shape and y.ravel(), which gives the 1-D labels' search."""
+    fails_before_training(search(), X, Y.reshape(-1, 1), ValueError,
+                          r"y has shape \(90, 1\): NeuralNetClassifier's NLLLoss takes one "
+                          r"class label per row.*Pass y\.ravel\(\)")
+    same_search(search().fit(X, Y.reshape(-1, 1).ravel()), search().fit(X, Y))
+
+
 def test_continuous_targets_for_a_classifier_point_to_the_regressor():
     fails_before_training(search(), X, X[:, 0].astype(np.float64), TypeError,
                           r"non-integer values.*NeuralNetRegressor")
