@@ -295,8 +295,17 @@ def probe_module(net, X_train, forward_kwargs, y_train=None, n_rows=16, preproce
         _check_label_range(net, y_train, y_pred)
 
 
+def _rows_shape(tensor):
+    """``(n, 2)``: a shape with its row count written as n."""
+    if tensor.dim() == 1:
+        return "(n,)"
+    return "(" + ", ".join(["n", *map(str, tensor.shape[1:])]) + ")"
+
+
 def _check_target_shape(net, y_train, y_pred):
-    """A 1-D ``y`` against an ``(n, 1)`` output broadcasts to an ``(n, n)`` loss."""
+    """A regressor's ``y`` and output must have the same shape per row: a 1-D ``y``
+    against an ``(n, 1)`` output broadcasts to an ``(n, n)`` loss, and other
+    mismatches broadcast as silently."""
     if isinstance(net, NeuralNetRegressor) and y_train.dim() == 1 and (
             y_pred.dim() == 2 and y_pred.shape[1] == 1):
         raise ValueError(
@@ -305,6 +314,15 @@ def _check_target_shape(net, y_train, y_pred):
             "an (n, n) matrix and train on the wrong loss (torch only warns). Pass "
             "y.reshape(-1, 1), as skorch's NeuralNetRegressor expects, or return "
             "output.squeeze(-1) from forward."
+        )
+    if isinstance(net, NeuralNetRegressor) and tuple(y_train.shape[1:]) != tuple(
+            y_pred.shape[1:]):
+        raise ValueError(
+            f"y has shape {_rows_shape(y_train)} but {type(net.module_).__name__} returns "
+            f"shape {_rows_shape(y_pred)}: {type(net.criterion_).__name__} would broadcast "
+            "the two and train on the wrong loss (torch only warns). Make them match: the "
+            "module's output width, or y's shape (y.reshape(-1, 1) for one target per row, "
+            "y.ravel() for an output of shape (n,))."
         )
 
 

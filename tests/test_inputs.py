@@ -99,6 +99,21 @@ def test_a_dataframe_target_is_refused_and_both_fixes_work():
     same_search(search().fit(X, labels.iloc[:, 0].to_numpy()), search().fit(X, Y))
 
 
+@pytest.mark.parametrize("case", ["two-targets-one-output", "column-against-1d-output"])
+def test_a_regressor_whose_y_and_output_differ_per_row_is_refused(case):
+    """torch broadcasts MSELoss over (n, 2) against (n, 1), or (n, 1) against (n,), and
+    only warns: the search refuses both before training, naming the two shapes."""
+    Xr, yr = regression_data(60)
+    if case == "two-targets-one-output":
+        net, y, shapes = regressor(), np.c_[yr, yr], r"\(n, 2\) but Linear returns shape \(n, 1\)"
+    else:
+        net, y = regressor(module__squeeze=True), yr
+        shapes = r"\(n, 1\) but Linear returns shape \(n,\)"
+    s = HypernetSearchCV(net, BOUNDS, cv=3, random_state=0)
+    fails_before_training(s, Xr, y, ValueError, r"y has shape " + shapes + r": MSELoss would "
+                          r"broadcast the two and train on the wrong loss")
+
+
 # -- class labels -------------------------------------------------------------------
 def test_string_labels_are_refused_and_the_label_encoder_fix_works():
     names = np.array(["cat", "dog", "owl"])[Y]
