@@ -304,8 +304,9 @@ def _rows_shape(tensor):
 
 def _check_target_shape(net, y_train, y_pred):
     """A regressor's ``y`` and output must have the same shape per row: a 1-D ``y``
-    against an ``(n, 1)`` output broadcasts to an ``(n, n)`` loss, and other
-    mismatches broadcast as silently."""
+    against an ``(n, 1)`` output broadcasts to an ``(n, n)`` loss, and with an
+    element-wise criterion (MSE, L1, Huber) other mismatches broadcast as silently; a
+    criterion of its own may take an output shaped otherwise (a mean and a variance)."""
     if isinstance(net, NeuralNetRegressor) and y_train.dim() == 1 and (
             y_pred.dim() == 2 and y_pred.shape[1] == 1):
         raise ValueError(
@@ -315,8 +316,9 @@ def _check_target_shape(net, y_train, y_pred):
             "y.reshape(-1, 1), as skorch's NeuralNetRegressor expects, or return "
             "output.squeeze(-1) from forward."
         )
-    if isinstance(net, NeuralNetRegressor) and tuple(y_train.shape[1:]) != tuple(
-            y_pred.shape[1:]):
+    elementwise = (torch.nn.MSELoss, torch.nn.L1Loss, torch.nn.SmoothL1Loss, torch.nn.HuberLoss)
+    if isinstance(net, NeuralNetRegressor) and isinstance(net.criterion_, elementwise) and (
+            tuple(y_train.shape[1:]) != tuple(y_pred.shape[1:])):
         raise ValueError(
             f"y has shape {_rows_shape(y_train)} but {type(net.module_).__name__} returns "
             f"shape {_rows_shape(y_pred)}: {type(net.criterion_).__name__} would broadcast "

@@ -114,6 +114,34 @@ def test_a_regressor_whose_y_and_output_differ_per_row_is_refused(case):
                           r"broadcast the two and train on the wrong loss")
 
 
+class GaussianNLL(nn.Module):
+    """A criterion of a mean-and-variance output: (n, 2) against y of shape (n, 1)."""
+
+    def forward(self, out, y):
+        return nn.functional.gaussian_nll_loss(out[:, :1], y, out[:, 1:].exp())
+
+
+class MeanAndLogVar(nn.Module):
+    def __init__(self, n_in=5):
+        super().__init__()
+        self.lin = nn.Linear(n_in, 2)
+
+    def forward(self, X):
+        return self.lin(X)
+
+
+def test_a_criterion_of_its_own_may_take_an_output_shaped_otherwise():
+    Xr, yr = regression_data(60)
+    net = NeuralNetRegressor(MeanAndLogVar, criterion=GaussianNLL, max_epochs=2, lr=0.05,
+                             optimizer=torch.optim.Adam, train_split=None, verbose=0)
+    def neg_mse_of_the_mean(estimator, X, y):
+        return -float(np.mean((estimator.predict(X)[:, 0] - np.ravel(y)) ** 2))
+
+    s = HypernetSearchCV(net, BOUNDS, cv=3, random_state=0, scoring=neg_mse_of_the_mean,
+                         refit=False).fit(Xr, yr)
+    assert np.isfinite(s.best_score_)
+
+
 # -- class labels -------------------------------------------------------------------
 def test_string_labels_are_refused_and_the_label_encoder_fix_works():
     names = np.array(["cat", "dog", "owl"])[Y]
