@@ -1187,7 +1187,8 @@ n_splits_, refit_time_, multimetric_
                      "distinct epoch-end points)")
         if self.verify:
             sources = self.cv_results_["source"]
-            rows += (f"; {_counted(len(sources), 'candidate')} fitted for real "
+            stacked = ", stacked" if self.verify_fits_ == "stacked" else ""
+            rows += (f"; {_counted(len(sources), 'candidate')} fitted for real{stacked} "
                      f"({_sources_counted(sources)})")
             source = f"from real fits, the {self.cv_results_['source'][self.best_index_]} row"
             if self.best_index_ != int(np.argmin(self.cv_results_[self._rank_key()])):
@@ -1204,8 +1205,11 @@ n_splits_, refit_time_, multimetric_
         score = getattr(self, "best_score_", float("nan"))
         searched = sum(sub is not None for sub in self.grid_searches_)
         plain = len(self.grid_searches_) - searched
+        stacked = [sub for sub in self.grid_searches_
+                   if sub is not None and sub.verify_fits_ == "stacked"]
+        fits = f", the real fits of {len(stacked)} stacked" if stacked else ""
         parts = [f"{_counted(searched, 'combination')} searched by gradient "
-                 f"({self.search_time_:.1f}s of hyper-training)"] if searched else []
+                 f"({self.search_time_:.1f}s of hyper-training{fits})"] if searched else []
         if plain:
             parts.append(f"{_counted(plain, 'combination')} fitted for real on every fold, "
                          "as GridSearchCV fits them")

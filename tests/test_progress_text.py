@@ -66,6 +66,22 @@ def test_summary_counts_read_as_english(classification_data, capsys, settings, c
     assert not re.search(r"\b([02-9]|\d\d+) (point|fold|epoch|hyperparameter)\b", out)
 
 
+@pytest.mark.parametrize("verify_fits", ["skorch", "stacked"])
+def test_summary_says_how_the_real_fits_trained(classification_data, capsys, verify_fits):
+    X, y = classification_data
+    HypernetSearchCV(make_classifier(max_epochs=3), BOUNDS, cv=2, verbose=1, random_state=0,
+                     verify_fits=verify_fits).fit(X, y)
+    out = capsys.readouterr().out
+    assert ("fitted for real, stacked (" in out) == (verify_fits == "stacked"), out
+    assert "fitted for real" in out
+    grid = {**BOUNDS, "lr": [0.01, 0.02]}
+    HypernetSearchCV(make_classifier(max_epochs=3), grid, cv=2, verbose=1, random_state=0,
+                     verify_fits=verify_fits).fit(X, y)
+    out = capsys.readouterr().out
+    assert ("hyper-training, the real fits of 2 stacked)" in out) == (
+        verify_fits == "stacked"), out
+
+
 def test_summary_says_when_fewer_rows_than_n_candidates(classification_data, capsys):
     """n_candidates is a maximum: 2 epochs after the warm-up give at most 2 rows."""
     X, y = classification_data
