@@ -11,6 +11,7 @@ import inspect
 import numbers
 import signal
 import threading
+import warnings
 
 import numpy as np
 import scipy.sparse
@@ -18,6 +19,7 @@ import torch
 from skorch import NeuralNetBinaryClassifier, NeuralNetClassifier, NeuralNetRegressor
 
 from ._train import run_module, take
+from .exceptions import SkhyperWarning
 
 
 def check_estimator_kind(estimator):
@@ -290,6 +292,7 @@ def probe_module(net, X_train, forward_kwargs, y_train=None, n_rows=16, preproce
         module.train(was_training)
     y_pred = out[0] if isinstance(out, tuple) else out
     _check_probabilities(net, y_pred)
+    _warn_about_double_softmax(net, y_pred)
     if isinstance(y_train, torch.Tensor) and isinstance(y_pred, torch.Tensor):
         _check_target_shape(net, y_train, y_pred)
         _check_label_range(net, y_train, y_pred)
@@ -364,6 +367,27 @@ def _check_probabilities(net, y_pred):
             "it looks like logits). Use criterion=torch.nn.CrossEntropyLoss for a module "
             "that returns logits, or end the module with torch.softmax(..., dim=-1)."
         )
+
+
+def _warn_about_double_softmax(net, y_pred):
+    """A module that returns probabilities under CrossEntropyLoss trains, but on the
+    softmax of probabilities, and skorch's predict_proba applies another softmax:
+    the fit is worse and the predicted probabilities squashed, with no error."""
+    if not (isinstance(net, NeuralNetClassifier)
+            and isinstance(net.criterion_, torch.nn.CrossEntropyLoss)):
+        return
+    if not isinstance(y_pred, torch.Tensor) or y_pred.dim() != 2 or y_pred.shape[1] < 2:
+        return
+    p = y_pred.detach().double()
+    if bool((p < 0).any()) or float((p.sum(dim=1) - 1).abs().max()) > 1e-4:
+        return
+    warnings.warn(
+        f"{type(net.module_).__name__} returns probabilities (its rows are non-negative "
+        "and sum to 1), but CrossEntropyLoss applies its own log-softmax, and skorch's "
+        "predict_proba another softmax: the search and the refit train on the softmax of "
+        "probabilities, and predict_proba squashes them. Return logits (drop the final "
+        "softmax), or keep the softmax with criterion=torch.nn.NLLLoss (skorch's default).",
+        SkhyperWarning, stacklevel=2)
 
 
 @contextlib.contextmanager

@@ -7,6 +7,7 @@ the test, so an error raised during training instead of before it shows up.
 """
 
 import signal
+import warnings
 
 import numpy as np
 import pytest
@@ -20,7 +21,7 @@ from skorch import NeuralNet, NeuralNetClassifier
 from skorch.callbacks import Callback
 from torch import nn
 
-from skhyper import HypernetSearchCV, PerUnit
+from skhyper import HypernetSearchCV, PerUnit, SkhyperWarning
 
 WD = "optimizer__weight_decay"
 GOOD = {WD: (1e-4, 1e-2, "log")}
@@ -214,8 +215,23 @@ def test_logits_with_nll_loss(build, no_training):
 def test_logits_with_cross_entropy_are_fine():
     net = NeuralNetClassifier(Logits, criterion=nn.CrossEntropyLoss, max_epochs=2, lr=1e-2,
                               optimizer=torch.optim.Adam, train_split=None, verbose=0)
-    search = HypernetSearchCV(net, GOOD, cv=2, random_state=0).fit(X_CLF, Y_CLF)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        search = HypernetSearchCV(net, GOOD, cv=2, random_state=0).fit(X_CLF, Y_CLF)
     assert hasattr(search, "best_estimator_")
+    assert not [w for w in caught if "returns probabilities" in str(w.message)]
+
+
+def test_probabilities_with_cross_entropy_warn_of_the_double_softmax():
+    """CrossEntropyLoss on a module that already returns probabilities trains (on the
+    softmax of probabilities) and skorch's predict_proba squashes them: no error, so
+    the search warns once, before training, with both fixes."""
+    net = make_classifier(criterion=nn.CrossEntropyLoss, max_epochs=2)  # ends in softmax
+    with pytest.warns(SkhyperWarning, match=r"TinyClassifier returns probabilities .*"
+                      r"Return logits \(drop the final softmax\), or keep the softmax with "
+                      r"criterion=torch\.nn\.NLLLoss") as caught:
+        HypernetSearchCV(net, GOOD, cv=2, random_state=0).fit(X_CLF, Y_CLF)
+    assert len([w for w in caught if "returns probabilities" in str(w.message)]) == 1
 
 
 @pytest.mark.parametrize("estimator", [TinyClassifier, TinyClassifier()],
