@@ -162,8 +162,7 @@ def _check_binary_targets(y):
         raise TypeError(f"{head} of class 1), but y holds {what}. {encode}")
     values = np.unique(labels)
     shown = ", ".join(repr(v.item()) for v in values[:4]) + (", ..." if len(values) > 4 else "")
-    outside = values.min() < 0 or values.max() > 1 or (kind != "f" and len(values) > 2)
-    if outside:
+    if values.min() < 0 or values.max() > 1:
         raise ValueError(f"{head} of class 1), but y holds {shown}: its BCEWithLogitsLoss "
                          f"would train on a loss that means nothing. {encode}")
     if kind != "f":
